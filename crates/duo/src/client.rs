@@ -1,0 +1,377 @@
+//! The async Auth API client: signed requests over pinned TLS, a timeout on every call,
+//! backoff with jitter on HTTP 429, and clock-skew correction from `ping`.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+
+use crate::api::{AuthAnswer, AuthStatus, Envelope, PreauthResponse, Time};
+use crate::config::{DuoSettings, Secret, redact_userinfo};
+use crate::date;
+use crate::error::Error;
+use crate::sign::{self, Digest};
+use crate::tls;
+
+/// How long one ordinary call may take (ping, check, preauth, starting an auth).
+pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(15);
+/// Retries on HTTP 429, as Duo's reference client: wait 1, 2, 4 … 32 s plus jitter, 7 attempts.
+const MAX_ATTEMPTS: u32 = 7;
+
+pub struct Client {
+    http: reqwest::Client,
+    ikey: String,
+    skey: Secret,
+    host: String,
+    digest: Digest,
+    call_timeout: Duration,
+    /// Seconds to add to the local clock when dating a request (from `ping`).
+    clock_offset: AtomicI64,
+    user_agent: String,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("ikey", &self.ikey)
+            .field("host", &self.host)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client for these settings. Reads `ca_file` now, so that a process which later drops
+    /// privileges (OpenVPN) keeps its trust anchors.
+    pub fn new(settings: &DuoSettings) -> Result<Client, Error> {
+        let roots = match &settings.ca_file {
+            Some(path) => {
+                let pem = std::fs::read(path).map_err(|e| {
+                    Error::Setup(format!("{}: cannot read CA file: {e}", path.display()))
+                })?;
+                tls::root_store(&pem, &path.display().to_string())?
+            }
+            None => tls::root_store(tls::DUO_ROOTS_PEM, "bundled Duo roots")?,
+        };
+        let mut builder = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls::client_config(roots)?)
+            .https_only(true)
+            .connect_timeout(DEFAULT_CALL_TIMEOUT)
+            .pool_idle_timeout(Duration::from_secs(30));
+        builder = match &settings.proxy {
+            // An explicit setting only: the plugin inherits OpenVPN's daemon environment, where a
+            // stray HTTPS_PROXY would silently change where the secret-signed requests go.
+            Some(url) => builder.proxy(
+                reqwest::Proxy::all(url)
+                    .map_err(|e| Error::Setup(format!("proxy {:?}: {e}", redact_userinfo(url))))?,
+            ),
+            None => builder.no_proxy(),
+        };
+        let http = builder
+            .build()
+            .map_err(|e| Error::Setup(format!("cannot build the HTTPS client: {e}")))?;
+        Ok(Client {
+            http,
+            ikey: settings.ikey.clone(),
+            skey: settings.skey.clone(),
+            host: settings.host.clone(),
+            digest: Digest::Sha512,
+            call_timeout: DEFAULT_CALL_TIMEOUT,
+            clock_offset: AtomicI64::new(0),
+            user_agent: format!("duo-openvpn/{}", env!("CARGO_PKG_VERSION")),
+        })
+    }
+
+    /// Use HMAC-SHA1 instead of SHA-512 (legacy endpoints only).
+    pub fn with_digest(mut self, digest: Digest) -> Client {
+        self.digest = digest;
+        self
+    }
+
+    pub fn with_call_timeout(mut self, timeout: Duration) -> Client {
+        self.call_timeout = timeout;
+        self
+    }
+
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    pub fn clock_offset(&self) -> i64 {
+        self.clock_offset.load(Ordering::Relaxed)
+    }
+
+    /// Date signed requests as `now + offset` (Duo's own Unix client does this after `ping`).
+    pub fn set_clock_offset(&self, offset: i64) {
+        self.clock_offset.store(offset, Ordering::Relaxed);
+    }
+
+    /// `/auth/v2/ping`: Duo's time, unsigned; proves the host answers.
+    pub async fn ping(&self) -> Result<i64, Error> {
+        let t: Time = self
+            .call(Method::GET, "/auth/v2/ping", &[], self.call_timeout, false)
+            .await?;
+        Ok(t.time)
+    }
+
+    /// Seconds Duo's clock is ahead of ours (negative: behind).
+    pub async fn clock_skew(&self) -> Result<i64, Error> {
+        let ours = date::now_unix(0);
+        Ok(self.ping().await? - ours)
+    }
+
+    /// `/auth/v2/check`: are the integration key and secret key accepted?
+    pub async fn check(&self) -> Result<i64, Error> {
+        let t: Time = self
+            .call(Method::GET, "/auth/v2/check", &[], self.call_timeout, true)
+            .await?;
+        Ok(t.time)
+    }
+
+    pub async fn preauth(
+        &self,
+        username: &str,
+        ipaddr: Option<&str>,
+    ) -> Result<PreauthResponse, Error> {
+        let mut params = vec![("username", username)];
+        if let Some(ip) = ipaddr {
+            params.push(("ipaddr", ip));
+        }
+        self.call(
+            Method::POST,
+            "/auth/v2/preauth",
+            &params,
+            self.call_timeout,
+            true,
+        )
+        .await
+    }
+
+    /// `/auth/v2/auth` with `async=1` (a txid comes back) unless Duo answers at once.
+    pub async fn auth(&self, params: &[(&str, &str)]) -> Result<AuthAnswer, Error> {
+        let mut all: Vec<(&str, &str)> = params
+            .iter()
+            .filter(|(k, _)| *k != "async")
+            .copied()
+            .collect();
+        all.push(("async", "1"));
+        self.call(Method::POST, "/auth/v2/auth", &all, self.call_timeout, true)
+            .await
+    }
+
+    /// `/auth/v2/auth_status`: Duo holds the request until the status changes, so the caller
+    /// gives the time it is willing to wait.
+    pub async fn auth_status(&self, txid: &str, wait: Duration) -> Result<AuthStatus, Error> {
+        self.call(
+            Method::GET,
+            "/auth/v2/auth_status",
+            &[("txid", txid)],
+            wait,
+            true,
+        )
+        .await
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        params: &[(&str, &str)],
+        timeout: Duration,
+        signed: bool,
+    ) -> Result<T, Error> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let response = tokio::time::timeout(timeout, self.send(&method, path, params, signed))
+                .await
+                .map_err(|_| Error::Timeout(timeout))??;
+            let status = response.status();
+            if status == StatusCode::TOO_MANY_REQUESTS && attempt < MAX_ATTEMPTS {
+                tokio::time::sleep(backoff(attempt, retry_after(&response))).await;
+                continue;
+            }
+            let body = tokio::time::timeout(timeout, response.bytes())
+                .await
+                .map_err(|_| Error::Timeout(timeout))?
+                .map_err(|e| self.transport(e))?;
+            return decode(status, &body);
+        }
+    }
+
+    async fn send(
+        &self,
+        method: &Method,
+        path: &str,
+        params: &[(&str, &str)],
+        signed: bool,
+    ) -> Result<reqwest::Response, Error> {
+        let encoded = sign::canon_params(params);
+        let url = if *method == Method::GET && !encoded.is_empty() {
+            format!("https://{}{}?{}", self.host, path, encoded)
+        } else {
+            format!("https://{}{}", self.host, path)
+        };
+        let mut request = self
+            .http
+            .request(method.clone(), url)
+            .header("User-Agent", &self.user_agent);
+        if signed {
+            let date = date::rfc2822(date::now_unix(self.clock_offset()));
+            let canon = sign::canonicalize(&date, method.as_str(), &self.host, path, params);
+            request = request.header("Date", &date).header(
+                "Authorization",
+                sign::authorization(&self.ikey, self.skey.expose(), &canon, self.digest),
+            );
+        }
+        if *method != Method::GET {
+            request = request
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(encoded);
+        }
+        request.send().await.map_err(|e| self.transport(e))
+    }
+
+    fn transport(&self, e: reqwest::Error) -> Error {
+        if e.is_timeout() {
+            return Error::Timeout(self.call_timeout);
+        }
+        // The chain carries the useful part (connection refused, certificate unknown, DNS).
+        let mut detail = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            detail = format!("{detail}: {s}");
+            source = s.source();
+        }
+        Error::Unreachable {
+            host: self.host.clone(),
+            detail,
+        }
+    }
+}
+
+fn decode<T: DeserializeOwned>(status: StatusCode, body: &[u8]) -> Result<T, Error> {
+    let envelope: Result<Envelope, _> = serde_json::from_slice(body);
+    let (code, message) = match &envelope {
+        Ok(e) => (
+            e.code_number(),
+            match (&e.message, &e.message_detail) {
+                (Some(m), Some(d)) => format!("{m}: {d}"),
+                (Some(m), None) => m.clone(),
+                _ => String::new(),
+            },
+        ),
+        Err(_) => (
+            None,
+            String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned(),
+        ),
+    };
+    let s = status.as_u16();
+    match status {
+        _ if status.is_success() => {
+            let envelope =
+                envelope.map_err(|e| Error::Protocol(format!("not a Duo JSON envelope: {e}")))?;
+            if envelope.stat != "OK" {
+                return Err(Error::Request {
+                    status: s,
+                    code,
+                    message,
+                });
+            }
+            let response = envelope
+                .response
+                .ok_or_else(|| Error::Protocol("\"response\" is missing".into()))?;
+            serde_json::from_value(response).map_err(|e| Error::Protocol(e.to_string()))
+        }
+        StatusCode::UNAUTHORIZED => Err(Error::Credentials { code, message }),
+        _ if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS => {
+            Err(Error::Server {
+                status: s,
+                code,
+                message,
+            })
+        }
+        _ => Err(Error::Request {
+            status: s,
+            code,
+            message,
+        }),
+    }
+}
+
+/// `Retry-After` / `X-Retry-After` in whole seconds (Duo's Unix client honours both).
+fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+    ["Retry-After", "X-Retry-After"].iter().find_map(|h| {
+        let v = response.headers().get(*h)?.to_str().ok()?;
+        v.trim()
+            .parse::<u64>()
+            .ok()
+            .map(Duration::from_secs)
+            .or_else(|| {
+                date::parse_rfc2822(v)
+                    .map(|t| Duration::from_secs((t - date::now_unix(0)).max(0) as u64))
+            })
+    })
+}
+
+/// 1, 2, 4 … 32 s plus up to a second of jitter, or what the server asked for (capped at 32 s).
+fn backoff(attempt: u32, asked: Option<Duration>) -> Duration {
+    let base = asked
+        .unwrap_or(Duration::from_secs(1 << (attempt - 1).min(5)))
+        .min(Duration::from_secs(32));
+    base + Duration::from_millis(fastrand::u64(0..1000))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_honours_the_server() {
+        for (attempt, secs) in [(1, 1), (2, 2), (3, 4), (6, 32), (7, 32)] {
+            let d = backoff(attempt, None);
+            assert!(
+                d >= Duration::from_secs(secs) && d < Duration::from_secs(secs + 1),
+                "{attempt}: {d:?}"
+            );
+        }
+        let d = backoff(1, Some(Duration::from_secs(5)));
+        assert!(d >= Duration::from_secs(5) && d < Duration::from_secs(6));
+        assert!(backoff(1, Some(Duration::from_secs(600))) < Duration::from_secs(33));
+    }
+
+    #[test]
+    fn decodes_envelopes_by_status() {
+        let ok: Time = decode(StatusCode::OK, br#"{"stat":"OK","response":{"time":5}}"#).unwrap();
+        assert_eq!(ok.time, 5);
+        let e = decode::<Time>(
+            StatusCode::UNAUTHORIZED,
+            br#"{"stat":"FAIL","code":40103,"message":"Invalid signature in request credentials"}"#,
+        )
+        .unwrap_err();
+        assert!(matches!(
+            e,
+            Error::Credentials {
+                code: Some(40103),
+                ..
+            }
+        ));
+        assert!(
+            e.to_string()
+                .contains("Duo rejected the integration key or secret key")
+        );
+        let e = decode::<Time>(StatusCode::SERVICE_UNAVAILABLE, b"<html>down</html>").unwrap_err();
+        assert!(e.is_outage());
+        let e = decode::<Time>(StatusCode::BAD_REQUEST, br#"{"stat":"FAIL","code":40002,"message":"Invalid request parameters","message_detail":"username"}"#)
+            .unwrap_err();
+        assert!(!e.is_outage());
+        assert!(
+            e.to_string()
+                .contains("Invalid request parameters: username")
+        );
+        assert!(matches!(
+            decode::<Time>(StatusCode::OK, b"nope").unwrap_err(),
+            Error::Protocol(_)
+        ));
+    }
+}

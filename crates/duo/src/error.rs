@@ -1,0 +1,48 @@
+//! What can go wrong talking to Duo, classified the way the login decision needs it.
+
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No answer: DNS, connect, TLS, proxy, or a timeout. Failmode applies.
+    #[error("Duo could not be reached at {host}: {detail}")]
+    Unreachable { host: String, detail: String },
+    /// The call did not finish in time. Failmode applies.
+    #[error("Duo did not answer within {0:?}")]
+    Timeout(Duration),
+    /// HTTP 401: the integration key, secret key or signature (often the clock) was refused.
+    #[error(
+        "Duo rejected the integration key or secret key ({message}); check ikey, skey and the system clock"
+    )]
+    Credentials { code: Option<i64>, message: String },
+    /// HTTP 5xx, or 429 after every retry. Failmode applies.
+    #[error("Duo answered with a server error (HTTP {status}{}): {message}", code.map(|c| format!(", code {c}")).unwrap_or_default())]
+    Server {
+        status: u16,
+        code: Option<i64>,
+        message: String,
+    },
+    /// Any other refusal of the request itself (400, 403, 404 …): a definite error, not an outage.
+    #[error("Duo refused the request (HTTP {status}{}): {message}", code.map(|c| format!(", code {c}")).unwrap_or_default())]
+    Request {
+        status: u16,
+        code: Option<i64>,
+        message: String,
+    },
+    /// An answer that is not what the Auth API sends.
+    #[error("unexpected answer from Duo: {0}")]
+    Protocol(String),
+    /// The client could not be built (bad CA file, bad proxy URL, …).
+    #[error("{0}")]
+    Setup(String),
+}
+
+impl Error {
+    /// Duo could not give an answer at all: the case failmode is for.
+    pub fn is_outage(&self) -> bool {
+        matches!(
+            self,
+            Error::Unreachable { .. } | Error::Timeout(_) | Error::Server { .. }
+        )
+    }
+}

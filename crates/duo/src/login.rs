@@ -1,0 +1,299 @@
+//! The login decision shared by the plugin, the `test` command and the wizard:
+//! preauth → (allow | deny | enroll | auth) → auth → auth_status until a result or the deadline.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::api::{AuthAnswer, AuthResult, AuthStatus, PreauthResponse, PreauthResult};
+use crate::client::Client;
+use crate::config::Failmode;
+use crate::error::Error;
+use crate::factor::Factor;
+
+/// Each `auth_status` long-poll waits at most this long before asking again.
+const POLL_WAIT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone)]
+pub struct LoginRequest {
+    pub username: String,
+    pub factor: Factor,
+    /// The VPN client's address (`untrusted_ip` / `untrusted_ip6`).
+    pub ipaddr: Option<String>,
+}
+
+/// What happened along the way, for screens that show live progress.
+#[derive(Debug, Clone)]
+pub enum Progress {
+    Preauth(PreauthResponse),
+    /// The factor went out (`device` is the label of the chosen device, when one was chosen).
+    Sent {
+        factor: String,
+        device: Option<String>,
+    },
+    Status(AuthStatus),
+}
+
+/// Why a login was let in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Allowed {
+    /// The factor was approved (push accepted, passcode valid, call answered).
+    Approved { status_msg: String },
+    /// Preauth said `allow`: the user bypasses the second factor.
+    Bypass { status_msg: String },
+}
+
+/// A definite refusal by Duo (or by the rules of the login itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Denied {
+    /// Preauth `deny`: locked out, not permitted, …
+    Refused { status_msg: String },
+    /// Preauth `enroll`: the user has to enroll first.
+    NotEnrolled { url: Option<String> },
+    /// The factor was refused (push denied, wrong passcode, fraud, …).
+    FactorDenied { status: String, status_msg: String },
+    /// `sms` sent new passcodes: this login fails, the next one uses a passcode.
+    SmsSent,
+    /// Nobody answered in time.
+    TimedOut,
+    /// The password field asked for something impossible (`push3` with two devices).
+    BadFactor(String),
+}
+
+#[derive(Debug)]
+pub enum Outcome {
+    Allowed(Allowed),
+    Denied(Denied),
+    /// Duo could not be reached or failed (timeout, 5xx): failmode decides.
+    Unavailable(Error),
+    /// Duo refused the request itself (bad credentials, bad parameters): always refused.
+    Failed(Error),
+}
+
+impl Outcome {
+    /// Does this outcome let the user in under `failmode`? A definite deny is always a deny.
+    pub fn permits(&self, failmode: Failmode) -> bool {
+        match self {
+            Outcome::Allowed(_) => true,
+            Outcome::Unavailable(_) => failmode == Failmode::Safe,
+            Outcome::Denied(_) | Outcome::Failed(_) => false,
+        }
+    }
+
+    /// A short sentence the VPN user can act on (OpenVPN's `auth_failed_reason_file`).
+    pub fn user_reason(&self) -> String {
+        match self {
+            Outcome::Allowed(_) => "Duo login approved".into(),
+            Outcome::Denied(Denied::Refused { status_msg }) => {
+                if status_msg.is_empty() {
+                    "Duo refused the login".into()
+                } else {
+                    format!("Duo refused the login: {status_msg}")
+                }
+            }
+            Outcome::Denied(Denied::NotEnrolled { url: Some(u) }) => {
+                format!("Enroll in Duo first: {u}")
+            }
+            Outcome::Denied(Denied::NotEnrolled { url: None }) => "Enroll in Duo first".into(),
+            Outcome::Denied(Denied::FactorDenied { status, status_msg }) => match status.as_str() {
+                "deny" => "Duo push denied".into(),
+                "fraud" => "Duo login reported as fraud".into(),
+                "locked_out" => "Duo account locked out".into(),
+                _ if status_msg.is_empty() => "Duo login denied".into(),
+                _ => format!("Duo login denied: {status_msg}"),
+            },
+            Outcome::Denied(Denied::SmsSent) => {
+                "Duo sent new SMS passcodes: log in again with one".into()
+            }
+            Outcome::Denied(Denied::TimedOut) => "Duo login timed out: nobody answered".into(),
+            Outcome::Denied(Denied::BadFactor(m)) => m.clone(),
+            Outcome::Unavailable(_) => "Duo is unavailable".into(),
+            Outcome::Failed(_) => {
+                "Duo login failed: the server's Duo configuration was refused".into()
+            }
+        }
+    }
+
+    /// One line for the administrator's log; never carries a passcode or secret.
+    pub fn describe(&self, failmode: Failmode) -> String {
+        match self {
+            Outcome::Allowed(Allowed::Approved { status_msg }) => format!("allowed: {status_msg}"),
+            Outcome::Allowed(Allowed::Bypass { status_msg }) => {
+                format!("allowed (bypass): {status_msg}")
+            }
+            Outcome::Denied(_) => format!("denied: {}", self.user_reason()),
+            Outcome::Unavailable(e) if failmode == Failmode::Safe => {
+                format!("allowed by failmode safe, Duo unavailable: {e}")
+            }
+            Outcome::Unavailable(e) => format!("denied by failmode secure, Duo unavailable: {e}"),
+            Outcome::Failed(e) => format!("denied: {e}"),
+        }
+    }
+}
+
+/// Run one login against Duo, bounded by `deadline` as a whole.
+///
+/// The deadline running out before Duo answered the preauth is an outage (failmode applies);
+/// running out while waiting on the user is a definite timeout (never let in).
+pub async fn login(
+    client: &Client,
+    req: &LoginRequest,
+    deadline: Duration,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Outcome {
+    let end = Instant::now() + deadline;
+    let remaining = || end.saturating_duration_since(Instant::now());
+
+    let preauth = match tokio::time::timeout(
+        remaining(),
+        client.preauth(&req.username, req.ipaddr.as_deref()),
+    )
+    .await
+    {
+        Err(_) => return Outcome::Unavailable(Error::Timeout(deadline)),
+        Ok(Err(e)) => return classify(e),
+        Ok(Ok(p)) => p,
+    };
+    progress(Progress::Preauth(preauth.clone()));
+    match preauth.result {
+        PreauthResult::Allow => {
+            return Outcome::Allowed(Allowed::Bypass {
+                status_msg: preauth.status_msg,
+            });
+        }
+        PreauthResult::Deny => {
+            return Outcome::Denied(Denied::Refused {
+                status_msg: preauth.status_msg,
+            });
+        }
+        PreauthResult::Enroll => {
+            return Outcome::Denied(Denied::NotEnrolled {
+                url: preauth.enroll_portal_url,
+            });
+        }
+        PreauthResult::Auth => {}
+    }
+
+    let factor_params = match req.factor.auth_params(&preauth.devices) {
+        Ok(p) => p,
+        Err(m) => return Outcome::Denied(Denied::BadFactor(m)),
+    };
+    let device = match req.factor.device(&preauth.devices) {
+        Ok(d) => d.map(|d| d.label().to_string()),
+        Err(m) => return Outcome::Denied(Denied::BadFactor(m)),
+    };
+    let mut params: Vec<(&str, &str)> = vec![("username", &req.username)];
+    if let Some(ip) = &req.ipaddr {
+        params.push(("ipaddr", ip));
+    }
+    params.extend(factor_params.iter().map(|(k, v)| (*k, v.as_str())));
+
+    let answer = match tokio::time::timeout(remaining(), client.auth(&params)).await {
+        Err(_) => return Outcome::Unavailable(Error::Timeout(deadline)),
+        Ok(Err(e)) => return classify(e),
+        Ok(Ok(a)) => a,
+    };
+    progress(Progress::Sent {
+        factor: req.factor.describe(),
+        device,
+    });
+    let txid = match answer {
+        AuthAnswer::Done(status) => return finish(status, &req.factor),
+        AuthAnswer::Started(s) => s.txid,
+    };
+
+    loop {
+        let wait = remaining().min(POLL_WAIT);
+        if wait.is_zero() {
+            return Outcome::Denied(Denied::TimedOut);
+        }
+        match client.auth_status(&txid, wait).await {
+            Ok(status) if status.result == AuthResult::Waiting => {
+                // A push Duo itself gave up on will not change any more.
+                let timed_out = status.status == "timeout";
+                progress(Progress::Status(status));
+                if timed_out {
+                    return Outcome::Denied(Denied::TimedOut);
+                }
+            }
+            Ok(status) => {
+                progress(Progress::Status(status.clone()));
+                return finish(status, &req.factor);
+            }
+            // The long-poll running out is not an answer: ask again until the deadline.
+            Err(Error::Timeout(_)) => continue,
+            Err(e) => return classify(e),
+        }
+    }
+}
+
+fn finish(status: AuthStatus, factor: &Factor) -> Outcome {
+    match status.result {
+        AuthResult::Allow => Outcome::Allowed(Allowed::Approved {
+            status_msg: status.status_msg,
+        }),
+        AuthResult::Deny if matches!(factor, Factor::Sms(_)) && status.status == "sent" => {
+            Outcome::Denied(Denied::SmsSent)
+        }
+        AuthResult::Deny => Outcome::Denied(Denied::FactorDenied {
+            status: status.status,
+            status_msg: status.status_msg,
+        }),
+        AuthResult::Waiting => Outcome::Denied(Denied::TimedOut),
+    }
+}
+
+fn classify(e: Error) -> Outcome {
+    if e.is_outage() {
+        Outcome::Unavailable(e)
+    } else {
+        Outcome::Failed(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failmode_only_decides_outages() {
+        let unavailable = Outcome::Unavailable(Error::Timeout(Duration::from_secs(1)));
+        assert!(unavailable.permits(Failmode::Safe));
+        assert!(!unavailable.permits(Failmode::Secure));
+        let denied = Outcome::Denied(Denied::FactorDenied {
+            status: "deny".into(),
+            status_msg: String::new(),
+        });
+        assert!(!denied.permits(Failmode::Safe));
+        assert_eq!(denied.user_reason(), "Duo push denied");
+        let failed = Outcome::Failed(Error::Credentials {
+            code: Some(40103),
+            message: String::new(),
+        });
+        assert!(!failed.permits(Failmode::Safe));
+        assert!(
+            Outcome::Denied(Denied::TimedOut)
+                .describe(Failmode::Safe)
+                .starts_with("denied")
+        );
+        assert!(
+            unavailable
+                .describe(Failmode::Safe)
+                .starts_with("allowed by failmode safe")
+        );
+    }
+
+    #[test]
+    fn sms_is_a_refusal_that_explains_itself() {
+        let st = AuthStatus {
+            result: AuthResult::Deny,
+            status: "sent".into(),
+            status_msg: "New SMS passcodes sent".into(),
+        };
+        let o = finish(st, &Factor::Sms(None));
+        assert_eq!(
+            o.user_reason(),
+            "Duo sent new SMS passcodes: log in again with one"
+        );
+    }
+}
