@@ -1,2 +1,4 @@
 //! The only code that touches the host: files, systemctl, sacli, `openvpn --version`.
 //! Every path goes through a root prefix so the whole tool can run inside a sandbox.
+pub mod root;
+pub mod terminal;

@@ -1,0 +1,3 @@
+//! Small pieces of terminal output shared by the commands.
+
+pub mod spinner;
