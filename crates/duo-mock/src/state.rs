@@ -1,0 +1,123 @@
+//! What one running stand-in shares between its connections and its handle.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::transactions::Transactions;
+use crate::{MockConfig, Recorded};
+
+/// At most this many requests are remembered (the oldest go first), so a load test does not
+/// grow the log without bound.
+const LOG_CAPACITY: usize = 100_000;
+
+pub(crate) struct State {
+    pub ikey: String,
+    pub skey: String,
+    pub clock_skew: i64,
+    pub max_date_skew: i64,
+    /// `localhost:PORT`, for the enrollment URL.
+    pub host: String,
+    push_delay_us: AtomicU64,
+    push_timeout_us: AtomicU64,
+    hold_us: AtomicU64,
+    /// 0: no outage; else every request is answered with this HTTP status.
+    outage: AtomicU32,
+    rate_limited: AtomicU32,
+    /// `auth_status` requests being held right now.
+    pub held: AtomicUsize,
+    pub txns: Arc<Transactions>,
+    used_passcodes: Mutex<HashSet<String>>,
+    log: Mutex<VecDeque<Recorded>>,
+}
+
+impl State {
+    pub fn new(cfg: &MockConfig, host: String) -> State {
+        State {
+            ikey: cfg.ikey.clone(),
+            skey: cfg.skey.clone(),
+            clock_skew: cfg.clock_skew_secs,
+            max_date_skew: cfg.max_date_skew_secs,
+            host,
+            push_delay_us: AtomicU64::new(micros(cfg.push_delay)),
+            push_timeout_us: AtomicU64::new(micros(Duration::from_secs(60))),
+            hold_us: AtomicU64::new(micros(Duration::from_secs(20))),
+            outage: AtomicU32::new(0),
+            rate_limited: AtomicU32::new(0),
+            held: AtomicUsize::new(0),
+            txns: Arc::default(),
+            used_passcodes: Mutex::default(),
+            log: Mutex::default(),
+        }
+    }
+
+    /// The stand-in's clock: real time plus the configured skew.
+    pub fn now(&self) -> i64 {
+        duo::date::now_unix(self.clock_skew)
+    }
+
+    pub fn push_delay(&self) -> Duration {
+        Duration::from_micros(self.push_delay_us.load(Ordering::Relaxed))
+    }
+    pub fn set_push_delay(&self, d: Duration) {
+        self.push_delay_us.store(micros(d), Ordering::Relaxed);
+    }
+    pub fn push_timeout(&self) -> Duration {
+        Duration::from_micros(self.push_timeout_us.load(Ordering::Relaxed))
+    }
+    pub fn set_push_timeout(&self, d: Duration) {
+        self.push_timeout_us.store(micros(d), Ordering::Relaxed);
+    }
+    pub fn hold(&self) -> Duration {
+        Duration::from_micros(self.hold_us.load(Ordering::Relaxed))
+    }
+    pub fn set_hold(&self, d: Duration) {
+        self.hold_us.store(micros(d), Ordering::Relaxed);
+    }
+
+    pub fn outage(&self) -> Option<u16> {
+        match self.outage.load(Ordering::Relaxed) {
+            0 => None,
+            s => Some(s as u16),
+        }
+    }
+    pub fn set_outage(&self, status: Option<u16>) {
+        self.outage
+            .store(status.map_or(0, u32::from), Ordering::Relaxed);
+    }
+
+    pub fn set_rate_limit(&self, n: u32) {
+        self.rate_limited.store(n, Ordering::Relaxed);
+    }
+    /// Take one rate-limited answer if any are left.
+    pub fn take_rate_limited(&self) -> bool {
+        self.rate_limited
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            .is_ok()
+    }
+
+    /// Accept a one-time passcode: true the first time only.
+    pub fn consume_passcode(&self, code: &str) -> bool {
+        crate::users::PASSCODES.contains(&code)
+            && self.used_passcodes.lock().unwrap().insert(code.to_string())
+    }
+
+    pub fn record(&self, r: Recorded) {
+        let mut log = self.log.lock().unwrap();
+        if log.len() == LOG_CAPACITY {
+            log.pop_front();
+        }
+        log.push_back(r);
+    }
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.log.lock().unwrap().iter().cloned().collect()
+    }
+    pub fn clear_requests(&self) {
+        self.log.lock().unwrap().clear();
+    }
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
