@@ -207,7 +207,11 @@ pub async fn login(
         if wait.is_zero() {
             return Outcome::Denied(Denied::TimedOut);
         }
-        match client.auth_status(&txid, wait).await {
+        // Bounded as a whole: the client's 429 backoff sleeps between attempts.
+        let polled = tokio::time::timeout(wait, client.auth_status(&txid, wait))
+            .await
+            .unwrap_or(Err(Error::Timeout(wait)));
+        match polled {
             Ok(status) if status.result == AuthResult::Waiting => {
                 // A push Duo itself gave up on will not change any more.
                 let timed_out = status.status == "timeout";
