@@ -64,7 +64,7 @@ fn main() -> anyhow::Result<()> {
     println!("  ikey      {MOCK_IKEY}");
     println!("  skey      {MOCK_SKEY}   (a fixed test key, not a secret)");
     println!("  CA        {}", args.ca_out.display());
-    println!("  push delay {:?}", args.push_delay);
+    println!("  pushes    answered after {:?}", args.push_delay);
     println!("users:");
     for (name, what) in [
         (users::APPROVES, "approves pushes and calls"),

@@ -37,7 +37,11 @@ fn python_ready() -> bool {
         Ok(o) if o.status.success() => return true,
         Ok(o) => format!(
             "python3 cannot import duo_client: {}",
-            String::from_utf8_lossy(&o.stderr).trim()
+            String::from_utf8_lossy(&o.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+                .trim()
         ),
         Err(e) => format!("python3 cannot be run: {e}"),
     };
