@@ -43,7 +43,9 @@ pub(crate) struct RawLine {
 pub enum Scope {
     TopLevel,
     /// Inside the `<connection>` block opened on this 1-based line.
-    Connection { open_line: usize },
+    Connection {
+        open_line: usize,
+    },
 }
 
 /// One option as OpenVPN sees it.
@@ -179,7 +181,10 @@ impl Document {
     }
 
     /// Top-level options named `name` (after `--` removal), in file order.
-    pub fn find<'a, 'n>(&'a self, name: &'n str) -> impl Iterator<Item = &'a Directive> + use<'a, 'n> {
+    pub fn find<'a, 'n>(
+        &'a self,
+        name: &'n str,
+    ) -> impl Iterator<Item = &'a Directive> + use<'a, 'n> {
         self.directives
             .iter()
             .filter(move |d| d.scope == Scope::TopLevel && d.name == name)
@@ -248,7 +253,9 @@ impl Document {
 
     pub(crate) fn directive_at(&self, line: usize) -> Option<&Directive> {
         let i = line.checked_sub(1)?;
-        if self.kinds.get(i) != Some(&LineKind::Option) && self.kinds.get(i) != Some(&LineKind::BlockOpen) {
+        if self.kinds.get(i) != Some(&LineKind::Option)
+            && self.kinds.get(i) != Some(&LineKind::BlockOpen)
+        {
             return None;
         }
         self.directives.iter().find(|d| d.line == line)
@@ -356,13 +363,7 @@ impl Document {
             // `<connection>` holds options, read again by OpenVPN as a config of its own; any
             // other block is opaque data.
             if block_name == "connection" && scope == Scope::TopLevel {
-                self.classify(
-                    i + 1,
-                    close,
-                    Scope::Connection {
-                        open_line: line_no,
-                    },
-                )?;
+                self.classify(i + 1, close, Scope::Connection { open_line: line_no })?;
             } else {
                 for k in &mut self.kinds[i + 1..close] {
                     *k = LineKind::BlockBody;
@@ -463,7 +464,10 @@ mod tests {
                 ("remote", 12, false),
             ]
         );
-        assert_eq!(doc.directives()[3].scope, Scope::Connection { open_line: 5 });
+        assert_eq!(
+            doc.directives()[3].scope,
+            Scope::Connection { open_line: 5 }
+        );
         assert_eq!(doc.find("remote").count(), 1);
         let ca = &doc.inline_blocks()[0];
         assert_eq!((ca.open_line, ca.close_line), (2, 4));
@@ -499,6 +503,9 @@ mod tests {
     fn long_lines_warn() {
         let text = format!("# {}\ndev tun\n", "x".repeat(300));
         let doc = Document::parse(&text).unwrap();
-        assert!(matches!(doc.warnings(), [Warning::LongLine { line: 1, .. }]));
+        assert!(matches!(
+            doc.warnings(),
+            [Warning::LongLine { line: 1, .. }]
+        ));
     }
 }

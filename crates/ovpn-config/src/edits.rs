@@ -5,10 +5,10 @@
 
 use std::fmt;
 
-use crate::change::{Change, ChangeKind, Setting};
+use crate::change::{Change, ChangeKind, Setting, gaps_between, same_text_lines};
 use crate::document::{Document, Eol, RawLine};
 use crate::error::ParseError;
-use crate::query::{PluginKind, Role, file_name};
+use crate::query::{Plugin, PluginKind, Role, file_name};
 use crate::tokenize::{QuoteError, quote, quote_always};
 
 /// How the arguments of a `plugin` line are spelled.
@@ -29,7 +29,11 @@ pub enum PluginLineStyle {
 }
 
 /// Writes a `plugin` line that hands the plugin exactly `args` (after the module path).
-pub fn plugin_line(so_path: &str, args: &[&str], style: PluginLineStyle) -> Result<String, QuoteError> {
+pub fn plugin_line(
+    so_path: &str,
+    args: &[&str],
+    style: PluginLineStyle,
+) -> Result<String, QuoteError> {
     let mut line = format!("plugin {}", quote(so_path)?);
     let spelled = match (args, style) {
         ([], _) => None,
@@ -75,9 +79,14 @@ pub struct ServerSetup {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EditError {
     /// A client profile given as the server config, or the other way round.
-    WrongRole { wanted: Role, found: Role },
+    WrongRole {
+        wanted: Role,
+        found: Role,
+    },
     /// Duo's upstream plugin is loaded on this line and migration was not asked for.
-    UpstreamDuoPresent { line: usize },
+    UpstreamDuoPresent {
+        line: usize,
+    },
     Unencodable(QuoteError),
     /// The edited text would not parse: a bug, reported rather than written.
     Internal(ParseError),
@@ -136,7 +145,10 @@ pub fn ensure_server(doc: &mut Document, setup: &ServerSetup) -> Result<Vec<Chan
 
 /// Everything setup changes in a client profile: `auth-user-pass`, `auth-retry interact`,
 /// `reneg-sec 0`.
-pub fn ensure_client(doc: &mut Document, allow_unknown_role: bool) -> Result<Vec<Change>, EditError> {
+pub fn ensure_client(
+    doc: &mut Document,
+    allow_unknown_role: bool,
+) -> Result<Vec<Change>, EditError> {
     check_role(doc, Role::Client, allow_unknown_role)?;
     transaction(doc, |d| {
         let mut changes = Vec::new();
@@ -158,11 +170,12 @@ fn transaction(
 }
 
 /// Our `plugin` line, exactly once. A line already handing our plugin the same arguments is kept;
-/// a line loading our plugin differently is rewritten; Duo's upstream line is replaced (and any
-/// further upstream lines removed) when `setup.migrate_upstream`, else it is an error.
+/// otherwise the last line loading our plugin is rewritten, or else Duo's upstream line is
+/// replaced (when `setup.migrate_upstream`; else it is an error), or else the line is added.
+/// Any further lines loading our plugin or Duo's are removed: only one plugin may defer a login.
 pub fn ensure_plugin(doc: &mut Document, setup: &ServerSetup) -> Result<Vec<Change>, EditError> {
-    let upstream: Vec<usize> = doc
-        .plugins()
+    let plugins = doc.plugins();
+    let upstream: Vec<usize> = plugins
         .iter()
         .filter(|p| p.kind == PluginKind::UpstreamDuo)
         .map(|p| p.line)
@@ -172,32 +185,40 @@ pub fn ensure_plugin(doc: &mut Document, setup: &ServerSetup) -> Result<Vec<Chan
     }
     let wanted = plugin_line(&setup.plugin_path, &[&setup.config_path], setup.style)?;
     let wanted_argv = [setup.plugin_path.clone(), setup.config_path.clone()];
+    let ours_by_name = file_name(&setup.plugin_path);
+    let ours: Vec<&Plugin> = plugins
+        .iter()
+        .filter(|p| p.kind == PluginKind::Ours || file_name(&p.path) == ours_by_name)
+        .collect();
+    let exact = ours.iter().find(|p| p.argv == wanted_argv).map(|p| p.line);
+    let keep = exact
+        .or(ours.last().map(|p| p.line))
+        .or(upstream.first().copied());
+    let mut extra: Vec<(usize, Setting)> = ours
+        .iter()
+        .map(|p| (p.line, Setting::Plugin))
+        .chain(upstream.iter().map(|&l| (l, Setting::UpstreamPlugin)))
+        .filter(|&(l, _)| Some(l) != keep)
+        .collect();
+    extra.sort_by_key(|&(line, _)| line);
     transaction(doc, |d| {
         let mut changes = Vec::new();
-        let plugins = d.plugins();
-        let ours_by_name = file_name(&setup.plugin_path);
-        let exact = plugins.iter().find(|p| p.argv == wanted_argv);
-        let ours = plugins
-            .iter()
-            .filter(|p| p.kind == PluginKind::Ours || file_name(&p.path) == ours_by_name)
-            .last();
-        let mut upstream_left: &[usize] = &upstream;
-        match (exact, ours, upstream.split_first()) {
-            (Some(_), _, _) => {}
-            (None, Some(p), _) => {
-                let new = indented_like(d, p.line, &wanted);
-                changes.push(replace_line(d, p.line, Setting::Plugin, new)?);
+        match keep {
+            Some(line) if Some(line) == exact => {}
+            Some(line) => {
+                let setting = if upstream.contains(&line) {
+                    Setting::UpstreamPlugin
+                } else {
+                    Setting::Plugin
+                };
+                let new = indented_like(d, line, &wanted);
+                changes.push(replace_line(d, line, setting, new)?);
             }
-            (None, None, Some((&first, rest))) => {
-                let new = indented_like(d, first, &wanted);
-                changes.push(replace_line(d, first, Setting::UpstreamPlugin, new)?);
-                upstream_left = rest;
-            }
-            (None, None, None) => changes.push(add_line(d, Setting::Plugin, wanted.clone())?),
+            None => changes.push(add_line(d, Setting::Plugin, wanted.clone())?),
         }
-        // Removing from the bottom keeps the earlier line numbers valid.
-        for &line in upstream_left.iter().rev() {
-            changes.push(remove_line(d, line, Setting::UpstreamPlugin)?);
+        // Bottom up, so the line numbers still to be removed stay valid.
+        for &(line, setting) in extra.iter().rev() {
+            changes.push(remove_line(d, line, setting)?);
         }
         Ok(changes)
     })
@@ -254,9 +275,16 @@ fn replace_line(
 ) -> Result<Change, EditError> {
     let old = doc.line_text(line).unwrap_or_default().to_owned();
     doc.edit_lines(|lines| lines[line - 1].text = new.clone())?;
+    let (occurrence, occurrences) = occurrence_of(doc, line);
     Ok(Change {
         setting,
-        kind: ChangeKind::ReplacedLine { line, old, new },
+        kind: ChangeKind::ReplacedLine {
+            line,
+            old,
+            new,
+            occurrence,
+            occurrences,
+        },
     })
 }
 
@@ -272,11 +300,11 @@ fn add_line(doc: &mut Document, setting: Setting, text: String) -> Result<Change
     let eol = doc.dominant_eol();
     let mut terminated_previous = false;
     doc.edit_lines(|lines| {
-        if let Some(prev) = after.checked_sub(1).map(|i| &mut lines[i]) {
-            if prev.eol == Eol::None {
-                prev.eol = eol;
-                terminated_previous = true;
-            }
+        if let Some(prev) = after.checked_sub(1).map(|i| &mut lines[i])
+            && prev.eol == Eol::None
+        {
+            prev.eol = eol;
+            terminated_previous = true;
         }
         lines.insert(
             after,
@@ -286,6 +314,7 @@ fn add_line(doc: &mut Document, setting: Setting, text: String) -> Result<Change
             },
         );
     })?;
+    let (occurrence, occurrences) = occurrence_of(doc, after + 1);
     Ok(Change {
         setting,
         kind: ChangeKind::AddedLine {
@@ -293,21 +322,41 @@ fn add_line(doc: &mut Document, setting: Setting, text: String) -> Result<Change
             text,
             eol,
             terminated_previous,
+            occurrence,
+            occurrences,
         },
     })
 }
 
+/// Which of the lines reading like `line` it is, and how many there are.
+fn occurrence_of(doc: &Document, line: usize) -> (usize, usize) {
+    let same = same_text_lines(doc, doc.line_text(line).unwrap_or_default());
+    let at = same.iter().position(|&l| l == line).unwrap_or(0);
+    (at, same.len())
+}
+
 fn remove_line(doc: &mut Document, line: usize, setting: Setting) -> Result<Change, EditError> {
     let raw = doc.raw_lines()[line - 1].clone();
+    let after = line
+        .checked_sub(1)
+        .and_then(|prev| doc.line_text(prev))
+        .map(str::to_owned);
+    let before = doc.line_text(line + 1).map(str::to_owned);
     doc.edit_lines(|lines| {
         lines.remove(line - 1);
     })?;
+    let gaps = gaps_between(doc, after.as_deref(), before.as_deref());
+    let occurrence = gaps.iter().position(|&i| i == line - 1).unwrap_or(0);
     Ok(Change {
         setting,
         kind: ChangeKind::RemovedLine {
             line,
             text: raw.text,
             eol: raw.eol,
+            after,
+            before,
+            occurrence,
+            occurrences: gaps.len(),
         },
     })
 }

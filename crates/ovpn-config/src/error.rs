@@ -28,9 +28,9 @@ impl fmt::Display for ParseError {
             ParseErrorKind::Nul => {
                 f.write_str("NUL byte: this is a binary file, not an OpenVPN config")
             }
-            ParseErrorKind::InvalidUtf8 => {
-                f.write_str("not valid UTF-8: this looks like a binary file or a non-UTF-8 encoding")
-            }
+            ParseErrorKind::InvalidUtf8 => f.write_str(
+                "not valid UTF-8: this looks like a binary file or a non-UTF-8 encoding",
+            ),
             ParseErrorKind::Tokenize(e) => write!(f, "OpenVPN would reject this line: {e}"),
             ParseErrorKind::UnterminatedBlock { name } => match name.strip_prefix('/') {
                 // OpenVPN reads a stray `</ca>` as the start of a block named `/ca`.

@@ -235,9 +235,15 @@ mod tests {
         assert_eq!(doc("mode server\ntls-server\n").role(), Role::Server);
         assert_eq!(doc("mode p2p\n").role(), Role::Unknown);
         assert_eq!(doc("--server-bridge\n").role(), Role::Server);
-        assert_eq!(doc("client\nserver 10.8.0.0 255.255.255.0\n").role(), Role::Both);
+        assert_eq!(
+            doc("client\nserver 10.8.0.0 255.255.255.0\n").role(),
+            Role::Both
+        );
         assert_eq!(doc("# client\n").role(), Role::Unknown);
-        assert_eq!(doc("<connection>\nclient\n</connection>\n").role(), Role::Unknown);
+        assert_eq!(
+            doc("<connection>\nclient\n</connection>\n").role(),
+            Role::Unknown
+        );
     }
 
     #[test]
@@ -278,8 +284,15 @@ mod tests {
         );
         assert_eq!(d.identity_hint(), IdentityHint::Username);
         assert_eq!(d.auth_user_pass_verify()[0].line, 7);
-        assert_eq!(doc("duplicate-cn\n").identity_hint(), IdentityHint::SharedCommonNames);
+        assert_eq!(
+            doc("duplicate-cn\n").identity_hint(),
+            IdentityHint::SharedCommonNames
+        );
         assert_eq!(doc("dev tun\n").identity_hint(), IdentityHint::CommonName);
-        assert!(doc("<auth-user-pass>\nu\np\n</auth-user-pass>\n").auth_user_pass().is_some());
+        assert!(
+            doc("<auth-user-pass>\nu\np\n</auth-user-pass>\n")
+                .auth_user_pass()
+                .is_some()
+        );
     }
 }

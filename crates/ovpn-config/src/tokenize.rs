@@ -35,7 +35,9 @@ pub struct Tokens {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenizeError {
     /// A backslash outside single quotes followed by anything but `\`, `"` or whitespace.
-    BadBackslash { at: usize },
+    BadBackslash {
+        at: usize,
+    },
     UnclosedDoubleQuote,
     UnclosedSingleQuote,
     /// The line ends inside an unquoted token (a backslash right before the end of the file).
@@ -314,7 +316,10 @@ mod tests {
 
     #[test]
     fn sixteen_tokens_then_ignored() {
-        let line = format!("{} 'unclosed\n", (0..16).map(|i| i.to_string()).collect::<Vec<_>>().join(" "));
+        let line = format!(
+            "{} 'unclosed\n",
+            (0..16).map(|i| i.to_string()).collect::<Vec<_>>().join(" ")
+        );
         let t = tokenize(&line).unwrap();
         assert_eq!(t.tokens.len(), 16);
         assert!(t.truncated);

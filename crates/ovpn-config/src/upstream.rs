@@ -55,7 +55,10 @@ impl fmt::Debug for UpstreamDuo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UpstreamDuo")
             .field("line", &self.line)
-            .field("args", &format_args!("<{} arguments, redacted>", self.args.len()))
+            .field(
+                "args",
+                &format_args!("<{} arguments, redacted>", self.args.len()),
+            )
             .field("credentials", &self.credentials)
             .finish()
     }
