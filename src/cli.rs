@@ -32,8 +32,120 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Put Duo in front of OpenVPN: detect, check the credentials, edit the configs, install the
+    /// plugin, restart, send a test push. A wizard on a terminal; `--yes` with flags otherwise.
+    Setup(Box<SetupArgs>),
+    /// Undo everything setup did, as recorded in its manifest.
+    Uninstall(UninstallArgs),
+    /// What is installed where, whether it is valid, whether Duo answers.
+    Status(StatusArgs),
     /// Send a live Duo login (push, phone call, SMS or passcode) for USER and show the outcome.
     Test(TestArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Target {
+    Community,
+    AccessServer,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailmodeArg {
+    Secure,
+    Safe,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum UsernameFromArg {
+    CommonName,
+    Username,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+#[command(
+    after_help = "The secret key is never a flag value (argv is visible to every user): give it \
+                        with --skey-file PATH or the DUO_SKEY environment variable.\n\
+                        Without a terminal every answer must come from flags; missing ones are listed (exit 2)."
+)]
+pub struct SetupArgs {
+    /// Apply without asking: every answer from flags (needed without a terminal).
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Print the plan and the diffs; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The whole wizard in a throw-away sandbox with a built-in Duo stand-in.
+    #[arg(long)]
+    pub demo: bool,
+    /// Which OpenVPN to set up, when both are installed.
+    #[arg(long, value_enum)]
+    pub target: Option<Target>,
+    /// Duo integration key (DI…).
+    #[arg(long, value_name = "IKEY")]
+    pub ikey: Option<String>,
+    /// File holding the Duo secret key (or set DUO_SKEY).
+    #[arg(long, value_name = "PATH")]
+    pub skey_file: Option<PathBuf>,
+    /// Duo API hostname (api-xxxxxxxx.duosecurity.com).
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+    /// A CA bundle replacing Duo's pinned roots; copied to /etc/duo-openvpn/ca.pem.
+    #[arg(long, value_name = "PATH")]
+    pub ca_file: Option<PathBuf>,
+    /// HTTP CONNECT proxy for Duo (http://host:port).
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+    /// When Duo cannot be reached: secure refuses logins, safe lets them in [default: secure].
+    #[arg(long, value_enum)]
+    pub failmode: Option<FailmodeArg>,
+    /// Which OpenVPN identity is the Duo user [default: from the server config].
+    #[arg(long, value_enum)]
+    pub username_from: Option<UsernameFromArg>,
+    /// The server config to edit (a path on the managed system) [default: the only one found].
+    #[arg(long, value_name = "PATH")]
+    pub server_config: Option<String>,
+    /// A client profile to edit; a directory means every .ovpn in it. Repeatable.
+    #[arg(long = "client-config", value_name = "PATH")]
+    pub client_configs: Vec<String>,
+    /// Do not restart the OpenVPN service.
+    #[arg(long)]
+    pub no_restart: bool,
+    /// Send a live test push to USER at the end (a refusal exits 1, after the changes).
+    #[arg(long, value_name = "USER")]
+    pub test_user: Option<String>,
+    /// Treat DIR as the root of the managed system.
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub root: PathBuf,
+    /// The plugin library to install [default: next to this binary; or DUO_OPENVPN_PLUGIN_SO].
+    #[arg(long, value_name = "PATH")]
+    pub plugin_so: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct UninstallArgs {
+    /// Undo without asking (needed without a terminal).
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Show what would be undone; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not restart the OpenVPN service.
+    #[arg(long)]
+    pub no_restart: bool,
+    /// Treat DIR as the root of the managed system.
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub root: PathBuf,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct StatusArgs {
+    /// Treat DIR as the root of the managed system.
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub root: PathBuf,
+    /// One JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]

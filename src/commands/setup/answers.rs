@@ -1,0 +1,235 @@
+//! Answers from flags (`--yes`, `--dry-run`, no terminal): every missing one is listed at once.
+
+use std::path::PathBuf;
+
+use duo::config::{Secret, check_host, check_ikey, check_proxy, check_skey};
+use duo::{DuoSettings, Failmode, UsernameFrom};
+
+use super::plan::{Answers, PluginSource, find_plugin_so, identity_default};
+use crate::cli::{FailmodeArg, SetupArgs, UsernameFromArg};
+use crate::system::detect::{self, Detection};
+use crate::system::host::Host;
+
+/// What went wrong collecting answers from flags.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AnswerError {
+    /// Flags that must be given (exit 2, all listed).
+    Missing(Vec<String>),
+    /// A value that is wrong, named with the flag.
+    Invalid(Vec<String>),
+}
+
+/// The secret key: `--skey-file` or `DUO_SKEY`; never a flag value.
+pub fn read_skey(file: Option<&PathBuf>, env: Option<String>) -> Result<Option<Secret>, String> {
+    if let Some(p) = file {
+        let text = std::fs::read_to_string(p)
+            .map_err(|e| format!("--skey-file {}: cannot read: {e}", p.display()))?;
+        let skey = text.trim().to_string();
+        check_skey(&skey)
+            .map_err(|m| format!("--skey-file {}: the secret key {m}", p.display()))?;
+        return Ok(Some(Secret::new(skey)));
+    }
+    match env {
+        Some(v) => {
+            let skey = v.trim().to_string();
+            check_skey(&skey).map_err(|m| format!("DUO_SKEY: the secret key {m}"))?;
+            Ok(Some(Secret::new(skey)))
+        }
+        None => Ok(None),
+    }
+}
+
+pub fn from_flags(
+    args: &SetupArgs,
+    host: &Host,
+    detection: &Detection,
+    skey_env: Option<String>,
+) -> Result<(Answers, Vec<String>), AnswerError> {
+    let mut missing = Vec::new();
+    let mut invalid = Vec::new();
+    let mut notes = Vec::new();
+
+    // The server config first: an upstream Duo line can supply the credentials.
+    let server = match &args.server_config {
+        Some(p) => match detection.servers.iter().find(|s| &s.path == p) {
+            Some(s) => Some(s.clone()),
+            None => match detect::read_doc(host, p) {
+                Ok(doc) if doc.is_server() => Some(detect::server_config_of(host, p, &doc)),
+                Ok(doc) => {
+                    invalid.push(format!(
+                        "--server-config {p}: {}, not a server config",
+                        doc.role()
+                    ));
+                    None
+                }
+                Err(e) => {
+                    invalid.push(format!("--server-config {p}: {e}"));
+                    None
+                }
+            },
+        },
+        None => match detection.servers.as_slice() {
+            [only] => Some(only.clone()),
+            [] => {
+                missing.push(
+                    "--server-config PATH (no OpenVPN server config found under /etc/openvpn)"
+                        .into(),
+                );
+                None
+            }
+            many => {
+                let names: Vec<&str> = many.iter().map(|s| s.path.as_str()).collect();
+                missing.push(format!(
+                    "--server-config PATH (found several: {})",
+                    names.join(", ")
+                ));
+                None
+            }
+        },
+    };
+    let upstream = server
+        .as_ref()
+        .and_then(|s| s.upstream_duo.map(|l| (s.path.clone(), l)))
+        .and_then(|(p, _)| {
+            detect::read_doc(host, &p)
+                .ok()
+                .and_then(|d| d.upstream_duo().into_iter().find_map(|u| u.credentials))
+        });
+    if let (Some(s), Some(_)) = (&server, &upstream) {
+        notes.push(format!(
+            "{}: Duo's own plugin found; its credentials are used where no flag gives them",
+            s.path
+        ));
+    }
+
+    let ikey = args
+        .ikey
+        .clone()
+        .or_else(|| upstream.as_ref().map(|u| u.ikey.clone()));
+    match &ikey {
+        None => missing.push("--ikey IKEY".into()),
+        Some(k) => {
+            if let Err(m) = check_ikey(k) {
+                invalid.push(format!("--ikey: {m}"));
+            }
+        }
+    }
+    let skey = match read_skey(args.skey_file.as_ref(), skey_env) {
+        Ok(Some(s)) => Some(s),
+        Ok(None) => match &upstream {
+            Some(u) => Some(Secret::new(u.skey.clone())),
+            None => {
+                missing.push("--skey-file PATH (or DUO_SKEY in the environment)".into());
+                None
+            }
+        },
+        Err(e) => {
+            invalid.push(e);
+            None
+        }
+    };
+    let duo_host = args
+        .host
+        .clone()
+        .or_else(|| upstream.as_ref().map(|u| u.host.clone()));
+    match &duo_host {
+        None => missing.push("--host HOST".into()),
+        Some(h) => {
+            if let Err(m) = check_host(h) {
+                invalid.push(format!("--host: {m}"));
+            }
+        }
+    }
+    let proxy = args
+        .proxy
+        .clone()
+        .or_else(|| upstream.as_ref().and_then(|u| u.proxy_url()));
+    if let Some(p) = &proxy {
+        if let Err(m) = check_proxy(p) {
+            invalid.push(format!("--proxy: {m}"));
+        }
+    }
+    if let Some(ca) = &args.ca_file {
+        if !ca.is_file() {
+            invalid.push(format!("--ca-file {}: no such file", ca.display()));
+        }
+    }
+    let mut clients = Vec::new();
+    for c in &args.client_configs {
+        let paths = detect::client_paths(host, c);
+        if paths.is_empty() {
+            invalid.push(format!(
+                "--client-config {c}: no .ovpn file in this directory"
+            ));
+        }
+        for p in paths {
+            if !host.path(&p).is_file() {
+                invalid.push(format!(
+                    "--client-config {p}: no such file under {}",
+                    host.root.dir().display()
+                ));
+            } else if !clients.contains(&p) {
+                clients.push(p);
+            }
+        }
+    }
+    let plugin_so = match find_plugin_so(args.plugin_so.clone()) {
+        Some(p) if p.is_file() => PluginSource::File(p),
+        Some(p) => {
+            invalid.push(format!("--plugin-so {}: no such file", p.display()));
+            PluginSource::Placeholder
+        }
+        None if args.demo => PluginSource::Placeholder,
+        None => {
+            missing.push(
+                "--plugin-so PATH (libduo_openvpn_plugin.so was not found next to this binary; \
+                 build it with `cargo build --release -p duo-openvpn-plugin`)"
+                    .into(),
+            );
+            PluginSource::Placeholder
+        }
+    };
+
+    if !missing.is_empty() {
+        return Err(AnswerError::Missing(missing));
+    }
+    if !invalid.is_empty() {
+        return Err(AnswerError::Invalid(invalid));
+    }
+    let server = server.expect("checked above");
+    let (derived, why) = identity_default(&server);
+    let username_from = match args.username_from {
+        Some(UsernameFromArg::CommonName) => UsernameFrom::CommonName,
+        Some(UsernameFromArg::Username) => UsernameFrom::Username,
+        None => {
+            if let Some(w) = why {
+                notes.push(w);
+            }
+            derived
+        }
+    };
+    let mut settings = DuoSettings::new(
+        ikey.unwrap_or_default(),
+        skey.unwrap_or_default(),
+        duo_host.unwrap_or_default(),
+    );
+    settings.ca_file = args.ca_file.clone();
+    settings.proxy = proxy;
+    settings.failmode = match args.failmode {
+        Some(FailmodeArg::Safe) => Failmode::Safe,
+        _ => Failmode::Secure,
+    };
+    Ok((
+        Answers {
+            settings,
+            username_from,
+            migrate_upstream: server.upstream_duo.is_some(),
+            server_config: server.path,
+            client_configs: clients,
+            restart: !args.no_restart,
+            test_user: args.test_user.clone(),
+            plugin_so,
+        },
+        notes,
+    ))
+}

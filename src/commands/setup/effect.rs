@@ -1,0 +1,410 @@
+//! Effects are values; ONE runner executes them through `src/system`. The wizard sends them to a
+//! worker thread that owns a [`Runner`]; `--yes` calls the runner in line. Either way each effect
+//! reports back with [`Report`]s.
+
+use std::time::{Duration, Instant};
+
+use duo::login::{self, Allowed, Outcome};
+use duo::{Client, Config, DuoSettings, Factor, LoginRequest, Progress};
+
+use super::plan::{FileEdit, Install, Plan};
+use crate::system::host::Host;
+use crate::system::install::{self, Perms};
+use crate::system::receipt::{Edited, Installed, MANIFEST_PATH, Manifest, STATE_DIR};
+use crate::system::root::CONFIG_PATH;
+use crate::system::service;
+
+#[derive(Debug, Clone)]
+pub enum Effect {
+    /// `/auth/v2/check` with these settings, then the clock skew.
+    DuoCheck(DuoSettings),
+    InstallFile(Install),
+    WriteFile(FileEdit),
+    Restart {
+        unit: String,
+    },
+    /// A live login for `user` with the installed duo.toml.
+    TestPush {
+        user: String,
+    },
+    /// Undo everything the manifest records (the wizard's offer after a failed restart).
+    Rollback,
+}
+
+/// What came back from an effect.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Report {
+    /// Credentials accepted; Duo's clock minus ours, when it could be read.
+    Checked {
+        skew: Option<i64>,
+    },
+    /// Credentials refused or Duo unreachable; `skew` when the clock is the likely cause.
+    CheckFailed {
+        message: String,
+        unreachable: bool,
+        skew: Option<i64>,
+    },
+    /// A file written (or left alone because it already was right).
+    Wrote {
+        path: String,
+        changed: bool,
+    },
+    Restarted {
+        unit: String,
+        state: String,
+    },
+    RestartFailed {
+        unit: String,
+        message: String,
+        log: Vec<String>,
+    },
+    /// A step of the test push (preauth, sent, status).
+    Push(String),
+    PushDone {
+        allowed: bool,
+        summary: String,
+        secs: f64,
+    },
+    RolledBack(Vec<String>),
+    /// An effect failed; nothing after it should run.
+    Failed(String),
+}
+
+pub fn effects(plan: &Plan) -> Vec<Effect> {
+    let mut out: Vec<Effect> = plan
+        .installs
+        .iter()
+        .cloned()
+        .map(Effect::InstallFile)
+        .collect();
+    out.extend(plan.edits.iter().cloned().map(Effect::WriteFile));
+    if let Some(u) = &plan.restart {
+        out.push(Effect::Restart { unit: u.clone() });
+    }
+    if let Some(u) = &plan.test_user {
+        out.push(Effect::TestPush { user: u.clone() });
+    }
+    out
+}
+
+pub struct Runner {
+    pub host: Host,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Runner {
+    pub fn new(host: Host) -> Result<Runner, String> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+        Ok(Runner { host, runtime })
+    }
+
+    /// Execute one effect, reporting as it goes. Returns `false` when what follows should not run.
+    pub fn run(&mut self, effect: &Effect, report: &mut dyn FnMut(Report)) -> bool {
+        match effect {
+            Effect::DuoCheck(s) => {
+                let r = self.runtime.block_on(duo_check(s));
+                let ok = matches!(r, Report::Checked { .. });
+                report(r);
+                ok
+            }
+            Effect::InstallFile(i) => self.file_step(report, |r| r.install(i)),
+            Effect::WriteFile(e) => self.file_step(report, |r| r.write(e)),
+            Effect::Restart { unit } => match service::restart(&self.host, unit) {
+                Ok(state) => {
+                    self.note_unit(unit);
+                    report(Report::Restarted {
+                        unit: unit.clone(),
+                        state,
+                    });
+                    true
+                }
+                Err(message) => {
+                    self.note_unit(unit);
+                    let log = service::last_log_lines(&self.host, unit, 20);
+                    report(Report::RestartFailed {
+                        unit: unit.clone(),
+                        message,
+                        log,
+                    });
+                    false
+                }
+            },
+            Effect::TestPush { user } => {
+                let r = self.test_push(user, report);
+                let ok = matches!(r, Report::PushDone { allowed: true, .. });
+                report(r);
+                ok
+            }
+            Effect::Rollback => match crate::commands::uninstall::undo(&self.host, false) {
+                Ok(lines) => {
+                    report(Report::RolledBack(lines));
+                    true
+                }
+                Err(e) => {
+                    report(Report::Failed(e));
+                    false
+                }
+            },
+        }
+    }
+
+    fn file_step(
+        &mut self,
+        report: &mut dyn FnMut(Report),
+        f: impl FnOnce(&mut Runner) -> Result<Report, String>,
+    ) -> bool {
+        match f(self) {
+            Ok(r) => {
+                report(r);
+                true
+            }
+            Err(e) => {
+                report(Report::Failed(e));
+                false
+            }
+        }
+    }
+
+    fn manifest(&self) -> Result<Manifest, String> {
+        Ok(Manifest::load(&self.host)?.unwrap_or(Manifest {
+            version: 1,
+            ..Manifest::default()
+        }))
+    }
+
+    /// The manifest directory first (it records the others).
+    fn prepare(&self, m: &mut Manifest, dest_dir: &std::path::Path) -> Result<(), String> {
+        let created = install::create_dirs(&self.host.path(STATE_DIR))
+            .map_err(|e| format!("{}: cannot create: {e}", self.host.display_path(STATE_DIR)))?;
+        m.note_dirs(&self.host, created);
+        let created = install::create_dirs(dest_dir)
+            .map_err(|e| format!("{}: cannot create: {e}", dest_dir.display()))?;
+        m.note_dirs(&self.host, created);
+        Ok(())
+    }
+
+    fn install(&mut self, i: &Install) -> Result<Report, String> {
+        let real = self.host.path(&i.dest);
+        let mut m = self.manifest()?;
+        let recorded = m.installed_mut(&i.dest).is_some();
+        if !i.changed() && recorded {
+            return Ok(Report::Wrote {
+                path: i.dest.clone(),
+                changed: false,
+            });
+        }
+        self.prepare(&mut m, real.parent().expect("absolute path"))?;
+        let backup = match (&i.existing, recorded) {
+            (Some(_), false) => {
+                let b = Manifest::backup_path(&i.dest);
+                install::backup(&real, &self.host.path(&b))
+                    .map_err(|e| format!("{}: cannot back up: {e}", i.dest))?;
+                Some(b)
+            }
+            _ => None,
+        };
+        let owner = match &i.group {
+            Some(g) if install::can_chown() => Some((
+                0,
+                install::gid_of(g).ok_or_else(|| {
+                    format!("{}: group {g:?} does not exist on this host", i.dest)
+                })?,
+            )),
+            None if install::can_chown() => Some((0, 0)),
+            _ => None,
+        };
+        if i.changed()
+            || real
+                .metadata()
+                .map(|md| {
+                    std::os::unix::fs::PermissionsExt::mode(&md.permissions()) & 0o7777 != i.mode
+                })
+                .unwrap_or(true)
+        {
+            install::write_atomic(
+                &real,
+                &i.content,
+                Some(Perms {
+                    mode: i.mode,
+                    owner,
+                }),
+            )
+            .map_err(|e| format!("{}: cannot write: {e}", real.display()))?;
+        }
+        let sha256 = install::digest(&i.content);
+        match m.installed_mut(&i.dest) {
+            Some(rec) => rec.sha256 = sha256,
+            None => m.installed.push(Installed {
+                path: i.dest.clone(),
+                what: i.what.into(),
+                sha256,
+                backup,
+            }),
+        }
+        m.save(&self.host)?;
+        Ok(Report::Wrote {
+            path: i.dest.clone(),
+            changed: true,
+        })
+    }
+
+    fn write(&mut self, e: &FileEdit) -> Result<Report, String> {
+        if !e.changed() {
+            return Ok(Report::Wrote {
+                path: e.path.clone(),
+                changed: false,
+            });
+        }
+        let real = self.host.path(&e.path);
+        // The file must still be what the plan was computed from.
+        let now = std::fs::read(&real).map_err(|err| format!("{}: cannot read: {err}", e.path))?;
+        if now != e.before {
+            return Err(format!(
+                "{}: changed since the plan was made; nothing written, run setup again",
+                e.path
+            ));
+        }
+        let mut m = self.manifest()?;
+        self.prepare(&mut m, real.parent().expect("absolute path"))?;
+        let sha256_after = install::digest(&e.after);
+        if m.edited_mut(&e.path).is_none() {
+            let b = Manifest::backup_path(&e.path);
+            install::backup(&real, &self.host.path(&b))
+                .map_err(|err| format!("{}: cannot back up: {err}", e.path))?;
+            m.edited.push(Edited {
+                path: e.path.clone(),
+                backup: b,
+                sha256_after: String::new(),
+                changes: Vec::new(),
+            });
+        }
+        let rec = m.edited_mut(&e.path).expect("just added");
+        rec.sha256_after = sha256_after;
+        rec.changes.extend(e.changes.iter().cloned());
+        // Recorded before the write: a crash in between leaves an undo that finds nothing to undo.
+        m.save(&self.host)?;
+        install::write_atomic(&real, &e.after, None)
+            .map_err(|err| format!("{}: cannot write: {err}", e.path))?;
+        Ok(Report::Wrote {
+            path: e.path.clone(),
+            changed: true,
+        })
+    }
+
+    fn note_unit(&self, unit: &str) {
+        if let Ok(Some(mut m)) = Manifest::load(&self.host) {
+            let bin_dir = self.host.bin_dir.as_ref().map(|d| d.display().to_string());
+            if m.unit.as_deref() != Some(unit) || m.bin_dir != bin_dir {
+                m.unit = Some(unit.to_string());
+                m.bin_dir = bin_dir;
+                let _ = m.save(&self.host);
+            }
+        }
+    }
+
+    fn test_push(&mut self, user: &str, report: &mut dyn FnMut(Report)) -> Report {
+        let path = self.host.path(CONFIG_PATH);
+        let config = match Config::load(&path) {
+            Ok(c) => c,
+            Err(e) => return Report::Failed(e.to_string()),
+        };
+        let client = match Client::new(&config.duo) {
+            Ok(c) => c,
+            Err(e) => return Report::Failed(format!("{}: {e}", path.display())),
+        };
+        let req = LoginRequest {
+            username: user.to_string(),
+            factor: Factor::Auto,
+            ipaddr: None,
+        };
+        let started = Instant::now();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut send = move |p: Progress| {
+            let _ = tx.send(p);
+        };
+        let outcome = self.runtime.block_on(async {
+            let fut = login::login(&client, &req, config.duo.timeout, &mut send);
+            tokio::pin!(fut);
+            let mut tick = tokio::time::interval(Duration::from_millis(50));
+            loop {
+                tokio::select! {
+                    o = &mut fut => break o,
+                    _ = tick.tick() => {
+                        while let Ok(p) = rx.try_recv() { report(Report::Push(describe_progress(user, &p))); }
+                    }
+                }
+            }
+        });
+        while let Ok(p) = rx.try_recv() {
+            report(Report::Push(describe_progress(user, &p)));
+        }
+        let secs = started.elapsed().as_secs_f64();
+        let allowed = outcome.permits(duo::Failmode::Secure);
+        let summary = match &outcome {
+            Outcome::Allowed(Allowed::Approved { .. }) => format!("{user} approved the push"),
+            Outcome::Allowed(Allowed::Bypass { .. }) => {
+                format!("{user} bypasses Duo (allowed without a push)")
+            }
+            o => format!("{user}: {}", o.describe(config.duo.failmode)),
+        };
+        Report::PushDone {
+            allowed,
+            summary,
+            secs,
+        }
+    }
+}
+
+fn describe_progress(user: &str, p: &Progress) -> String {
+    match p {
+        Progress::Preauth(pre) => {
+            let devices: Vec<String> = pre.devices.iter().map(|d| d.label().to_string()).collect();
+            if devices.is_empty() {
+                format!("{user}: {:?} ({})", pre.result, pre.status_msg)
+            } else {
+                format!("{user}: devices {}", devices.join(", "))
+            }
+        }
+        Progress::Sent { factor, device } => match device {
+            Some(d) => format!("sent {factor} to {d}; waiting for the answer"),
+            None => format!("sent {factor}; waiting for the answer"),
+        },
+        Progress::Status(s) => {
+            if s.status_msg.is_empty() {
+                s.status.clone()
+            } else {
+                s.status_msg.clone()
+            }
+        }
+    }
+}
+
+async fn duo_check(s: &DuoSettings) -> Report {
+    let client = match Client::new(s) {
+        Ok(c) => c,
+        Err(e) => {
+            return Report::CheckFailed {
+                message: e.to_string(),
+                unreachable: false,
+                skew: None,
+            };
+        }
+    };
+    let skew = client.clock_skew().await.ok();
+    match client.check().await {
+        Ok(_) => Report::Checked { skew },
+        Err(e) => Report::CheckFailed {
+            unreachable: e.is_outage(),
+            message: e.to_string(),
+            skew,
+        },
+    }
+}
+
+/// Where the manifest is, for messages.
+pub fn manifest_display(host: &Host) -> String {
+    host.display_path(MANIFEST_PATH)
+}

@@ -1,0 +1,297 @@
+//! `duo-openvpn setup`: the wizard on a terminal, or the same plan from flags with `--yes`.
+
+pub mod answers;
+pub mod demo;
+pub mod effect;
+pub mod plan;
+
+use std::io::IsTerminal;
+use std::time::Instant;
+
+use crate::cli::{SetupArgs, Target, exit};
+use crate::system::detect::{self, Detection};
+use crate::system::host::Host;
+use crate::system::install;
+use answers::AnswerError;
+use effect::{Effect, Report, Runner};
+
+pub fn run(mut args: SetupArgs) -> u8 {
+    let started = Instant::now();
+    let demo = if args.demo {
+        match demo::Demo::start() {
+            Ok(d) => Some(d),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::UNAVAILABLE;
+            }
+        }
+    } else {
+        None
+    };
+    let mut skey_env = std::env::var("DUO_SKEY").ok();
+    let host = match &demo {
+        Some(d) => {
+            args.root = d.dir.clone();
+            args.ikey.get_or_insert_with(|| d.ikey().to_string());
+            args.host.get_or_insert_with(|| d.mock.host());
+            args.ca_file.get_or_insert_with(|| d.ca_file.clone());
+            if args.skey_file.is_none() {
+                args.skey_file = Some(d.skey_file.clone());
+                skey_env = None;
+            }
+            args.test_user
+                .get_or_insert_with(|| demo::DEMO_USER.to_string());
+            if args.client_configs.is_empty() {
+                args.client_configs =
+                    vec!["/home/alice/alice.ovpn".into(), "/root/bob.ovpn".into()];
+            }
+            println!(
+                "Demo sandbox: {} (a Duo stand-in runs at {})",
+                d.dir.display(),
+                d.mock.host()
+            );
+            d.host()
+        }
+        None => Host::new(&args.root),
+    };
+    let terminal = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    let interactive = terminal && !args.yes && !args.dry_run;
+    let detection = detect::detect(&host, &args.client_configs);
+
+    if let Some(code) = check_target(&args, &detection, &host) {
+        return code;
+    }
+    let code = if interactive {
+        crate::wizard::run(&args, host, detection, skey_env, demo.as_ref())
+    } else {
+        non_interactive(&args, host, &detection, skey_env, terminal)
+    };
+    if let Some(d) = &demo {
+        println!("\n{}", d.epilogue());
+        println!(
+            "(setup --demo took {:.1}s)",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    code
+}
+
+/// Community, Access Server, both or neither: `Some(exit code)` when setup cannot go on.
+fn check_target(args: &SetupArgs, d: &Detection, host: &Host) -> Option<u8> {
+    let community = d.community() || args.server_config.is_some();
+    let target = match (community, d.access_server.is_some(), args.target) {
+        (_, _, Some(t)) => t,
+        (true, false, None) => Target::Community,
+        (false, true, None) => Target::AccessServer,
+        (true, true, None) => {
+            eprintln!(
+                "error: both Community OpenVPN and OpenVPN Access Server ({}) are installed: \
+                 choose one with --target community or --target access-server",
+                host.display_path(detect::SACLI)
+            );
+            return Some(exit::USAGE);
+        }
+        (false, false, None) => {
+            eprintln!(
+                "error: no OpenVPN found under {}: neither `openvpn` on PATH with a server config in \
+                 /etc/openvpn/server/ or /etc/openvpn/, nor Access Server ({}).\n\
+                 Next step: install OpenVPN and create a server config (or pass --server-config PATH), \
+                 or try everything in a sandbox first: duo-openvpn setup --demo",
+                host.root.dir().display(),
+                detect::SACLI
+            );
+            return Some(exit::USAGE);
+        }
+    };
+    if target == Target::AccessServer {
+        eprintln!(
+            "Access Server detected ({}): not handled by this path yet. \
+             Use Access Server's post-auth script support, or --target community for a Community server.",
+            host.display_path(detect::SACLI)
+        );
+        return Some(exit::USAGE);
+    }
+    None
+}
+
+fn non_interactive(
+    args: &SetupArgs,
+    host: Host,
+    detection: &Detection,
+    skey_env: Option<String>,
+    terminal: bool,
+) -> u8 {
+    let (answers, notes) = match answers::from_flags(args, &host, detection, skey_env) {
+        Ok(a) => a,
+        Err(AnswerError::Missing(m)) => {
+            eprintln!(
+                "error: {} without these answers:",
+                if terminal {
+                    "setup --yes cannot go on"
+                } else {
+                    "no terminal to ask on, and setup cannot go on"
+                }
+            );
+            for f in m {
+                eprintln!("  {f}");
+            }
+            eprintln!("(run `duo-openvpn setup --help` for every flag)");
+            return exit::USAGE;
+        }
+        Err(AnswerError::Invalid(m)) => {
+            for f in m {
+                eprintln!("error: {f}");
+            }
+            return exit::USAGE;
+        }
+    };
+    for n in &notes {
+        println!("note: {n}");
+    }
+    if !args.yes && !args.dry_run {
+        eprintln!(
+            "error: no terminal to confirm on; run again with --yes to apply, or --dry-run to see the plan"
+        );
+        return exit::USAGE;
+    }
+    let plan = match plan::build(&host, detection, &answers, install::can_chown()) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    print!("{}", plan.describe());
+    let diffs = plan.diffs();
+    if !diffs.is_empty() {
+        println!("\n{diffs}");
+    }
+    if args.dry_run {
+        println!("(dry run: nothing changed; the credentials were not checked)");
+        return exit::OK;
+    }
+    let mut runner = match Runner::new(host.clone()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::UNAVAILABLE;
+        }
+    };
+    // Credentials first: nothing is changed with keys Duo refuses.
+    let mut code = exit::OK;
+    let mut spinner = crate::ui::spinner::Spinner::new(format!(
+        "Checking the credentials with Duo ({})",
+        answers.settings.host
+    ));
+    let ok = runner.run(&Effect::DuoCheck(answers.settings.clone()), &mut |r| {
+        spinner.clear();
+        code = print_report(&r, code);
+    });
+    drop(spinner);
+    if !ok {
+        return code;
+    }
+    if plan.is_noop() {
+        println!("Already set up: nothing to change.");
+    }
+    for e in effect::effects(&plan) {
+        if plan.is_noop() && matches!(e, Effect::Restart { .. }) {
+            continue;
+        }
+        let ok = runner.run(&e, &mut |r| code = print_report(&r, code));
+        if !ok {
+            if code == exit::OK {
+                code = exit::USAGE;
+            }
+            if !matches!(e, Effect::TestPush { .. }) {
+                eprintln!(
+                    "Stopped. What was done is recorded in {}; `duo-openvpn uninstall` undoes it.",
+                    effect::manifest_display(&host)
+                );
+            }
+            return code;
+        }
+    }
+    println!(
+        "Done. The manifest for uninstall is {}.",
+        effect::manifest_display(&host)
+    );
+    code
+}
+
+/// Print one report line; returns the exit code so far.
+fn print_report(r: &Report, code: u8) -> u8 {
+    match r {
+        Report::Checked { skew } => {
+            println!("Duo accepted the integration key and secret key.");
+            if let Some(s) = skew.filter(|s| s.abs() > 60) {
+                println!(
+                    "warning: this machine's clock is {s:+} s off Duo's; Duo refuses requests dated more than a few minutes off: fix the time (NTP)."
+                );
+            }
+            code
+        }
+        Report::CheckFailed {
+            message,
+            unreachable,
+            skew,
+        } => {
+            eprintln!("error: {message}");
+            if let Some(s) = skew.filter(|s| s.abs() > 60) {
+                eprintln!(
+                    "  This machine's clock is {s:+} s off Duo's: correct the time (NTP) and try again."
+                );
+            }
+            eprintln!("Nothing was changed.");
+            if *unreachable {
+                exit::UNAVAILABLE
+            } else {
+                exit::USAGE
+            }
+        }
+        Report::Wrote { path, changed } => {
+            println!("{} {path}", if *changed { "wrote" } else { "unchanged" });
+            code
+        }
+        Report::Restarted { unit, state } => {
+            println!("restarted {unit}: {state}");
+            code
+        }
+        Report::RestartFailed { unit, message, log } => {
+            eprintln!("error: restarting {unit} failed: {message}");
+            for l in log {
+                eprintln!("  | {l}");
+            }
+            eprintln!("  `duo-openvpn uninstall --yes` rolls everything back.");
+            exit::UNAVAILABLE
+        }
+        Report::Push(s) => {
+            println!("test push: {s}");
+            code
+        }
+        Report::PushDone {
+            allowed,
+            summary,
+            secs,
+        } => {
+            if *allowed {
+                println!("test push: ALLOWED: {summary} ({secs:.1}s)");
+                code
+            } else {
+                eprintln!("test push: REFUSED: {summary} ({secs:.1}s)");
+                eprintln!("The changes are in place; the test login was refused.");
+                exit::DENIED
+            }
+        }
+        Report::RolledBack(lines) => {
+            for l in lines {
+                println!("{l}");
+            }
+            code
+        }
+        Report::Failed(e) => {
+            eprintln!("error: {e}");
+            exit::USAGE
+        }
+    }
+}

@@ -1,0 +1,463 @@
+//! The plan: from the answers (credentials, options, the server config, the client profiles) to
+//! every change setup will make, as values. The wizard's review screen, `--dry-run` and the
+//! runner all read the same plan, so what is shown is what is done.
+
+use std::path::PathBuf;
+
+use duo::{Config, DuoSettings, Failmode, UsernameFrom};
+use ovpn_config::{Change, Document, EditError, IdentityHint, PluginLineStyle, ServerSetup};
+
+use crate::system::detect::{Detection, ServerConfig, read_doc};
+use crate::system::host::Host;
+use crate::system::root::CONFIG_PATH;
+
+/// Where the plugin is installed on the managed system.
+pub const PLUGIN_PATH: &str = "/usr/lib/duo-openvpn/libduo_openvpn_plugin.so";
+/// Where a CA file given with `--ca-file` is copied.
+pub const CA_PATH: &str = "/etc/duo-openvpn/ca.pem";
+
+/// Everything setup needs to know, however it was asked (wizard or flags).
+#[derive(Debug, Clone)]
+pub struct Answers {
+    pub settings: DuoSettings,
+    pub username_from: UsernameFrom,
+    /// System path of the server config.
+    pub server_config: String,
+    /// System paths of the client profiles to edit.
+    pub client_configs: Vec<String>,
+    pub restart: bool,
+    pub test_user: Option<String>,
+    /// The plugin library to install.
+    pub plugin_so: PluginSource,
+    /// Replace Duo's upstream plugin line (its credentials moved into duo.toml).
+    pub migrate_upstream: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PluginSource {
+    File(PathBuf),
+    /// Not built (the demo from `cargo run`): a placeholder is installed and the user is told.
+    Placeholder,
+}
+
+/// A config file edited in place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileEdit {
+    /// System path.
+    pub path: String,
+    pub server: bool,
+    pub before: Vec<u8>,
+    pub after: Vec<u8>,
+    pub changes: Vec<Change>,
+}
+
+impl FileEdit {
+    pub fn changed(&self) -> bool {
+        self.before != self.after
+    }
+
+    /// A unified diff (3 lines of context) with the system path in the headers.
+    pub fn diff(&self) -> String {
+        unified(&self.path, &self.before, &self.after)
+    }
+}
+
+pub fn unified(path: &str, before: &[u8], after: &[u8]) -> String {
+    let a = String::from_utf8_lossy(before);
+    let b = String::from_utf8_lossy(after);
+    similar::TextDiff::from_lines(a.as_ref(), b.as_ref())
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a{path}"), &format!("b{path}"))
+        .to_string()
+}
+
+/// A file setup puts in place (plugin, duo.toml, CA).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Install {
+    /// System path.
+    pub dest: String,
+    pub what: &'static str,
+    pub content: Vec<u8>,
+    pub mode: u32,
+    /// Owner root, this group (`None`: root).
+    pub group: Option<String>,
+    /// What is there now.
+    pub existing: Option<Vec<u8>>,
+    /// Holds the secret key: never shown.
+    pub secret: bool,
+}
+
+impl std::fmt::Debug for Install {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Install")
+            .field("dest", &self.dest)
+            .field("what", &self.what)
+            .field("bytes", &self.content.len())
+            .field("mode", &format_args!("{:o}", self.mode))
+            .field("group", &self.group)
+            .finish()
+    }
+}
+
+impl Install {
+    pub fn changed(&self) -> bool {
+        self.existing.as_deref() != Some(&self.content[..])
+    }
+
+    pub fn owner(&self) -> String {
+        format!("root:{}", self.group.as_deref().unwrap_or("root"))
+    }
+
+    pub fn describe(&self) -> String {
+        let state = match (&self.existing, self.changed()) {
+            (None, _) => "new",
+            (Some(_), true) => "replaced",
+            (Some(_), false) => "unchanged",
+        };
+        format!(
+            "{} ({}, {} {:04o}, {state})",
+            self.dest,
+            self.what,
+            self.owner(),
+            self.mode
+        )
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub installs: Vec<Install>,
+    pub edits: Vec<FileEdit>,
+    /// The unit to restart.
+    pub restart: Option<String>,
+    pub test_user: Option<String>,
+    /// Things the administrator should know (shown on the review screen and by `--yes`).
+    pub warnings: Vec<String>,
+    pub settings: DuoSettings,
+    pub username_from: UsernameFrom,
+}
+
+impl Plan {
+    /// Nothing to write: setup has run before with the same answers.
+    pub fn is_noop(&self) -> bool {
+        !self.installs.iter().any(Install::changed) && !self.edits.iter().any(FileEdit::changed)
+    }
+
+    /// Every diff, concatenated.
+    pub fn diffs(&self) -> String {
+        self.edits
+            .iter()
+            .filter(|e| e.changed())
+            .map(FileEdit::diff)
+            .collect()
+    }
+
+    /// The plan as text: what `--dry-run` prints and `--yes` shows before applying.
+    pub fn describe(&self) -> String {
+        let mut s = String::new();
+        s.push_str("Files installed:\n");
+        for i in &self.installs {
+            s.push_str(&format!("  {}\n", i.describe()));
+        }
+        s.push_str(
+            "Files edited (a backup of each is kept, and the manifest records every change):\n",
+        );
+        for e in &self.edits {
+            if e.changed() {
+                s.push_str(&format!(
+                    "  {} ({} change{})\n",
+                    e.path,
+                    e.changes.len(),
+                    plural(e.changes.len())
+                ));
+                for c in &e.changes {
+                    s.push_str(&format!("    {c}\n"));
+                }
+            } else {
+                s.push_str(&format!("  {} (already set up, unchanged)\n", e.path));
+            }
+        }
+        match &self.restart {
+            Some(_) if self.is_noop() => s.push_str("Service restarted: none (nothing changes)\n"),
+            Some(u) => s.push_str(&format!("Service restarted: {u}\n")),
+            None => {
+                s.push_str("Service restarted: none (--no-restart, or no unit for this config)\n")
+            }
+        }
+        if let Some(u) = &self.test_user {
+            s.push_str(&format!("Test push: {u}\n"));
+        }
+        for w in &self.warnings {
+            s.push_str(&format!("warning: {w}\n"));
+        }
+        s
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// What the server config says about the Duo identity, and the default it implies.
+pub fn identity_default(server: &ServerConfig) -> (UsernameFrom, Option<String>) {
+    match server.identity {
+        IdentityHint::CommonName => (UsernameFrom::CommonName, None),
+        IdentityHint::Username => (
+            UsernameFrom::Username,
+            Some(
+                "the server accepts clients without a certificate name of their own \
+                 (verify-client-cert or username-as-common-name): the typed user name is the Duo user"
+                    .into(),
+            ),
+        ),
+        IdentityHint::SharedCommonNames => (
+            UsernameFrom::Username,
+            Some(
+                "duplicate-cn: several people share a certificate name, so the typed user name is \
+                 proposed as the Duo user"
+                    .into(),
+            ),
+        ),
+    }
+}
+
+/// Warnings about a server config: other auth plugins or scripts, includes.
+pub fn server_warnings(server: &ServerConfig) -> Vec<String> {
+    let mut w = Vec::new();
+    for p in &server.other_plugins {
+        w.push(format!(
+            "{}: another plugin also checks logins ({p}); only one plugin may defer a login",
+            server.path
+        ));
+    }
+    for s in &server.auth_scripts {
+        w.push(format!(
+            "{}: auth-user-pass-verify {s} also checks logins",
+            server.path
+        ));
+    }
+    for i in &server.includes {
+        w.push(format!(
+            "{}: options in the included file {i} are not checked",
+            server.path
+        ));
+    }
+    if let Some(line) = server.upstream_duo {
+        w.push(format!(
+            "{}:{line}: Duo's own plugin (duo_openvpn.so) is replaced by ours; its credentials move into {CONFIG_PATH}",
+            server.path
+        ));
+    }
+    w
+}
+
+/// The plugin `.so` to install: `--plugin-so`/`DUO_OPENVPN_PLUGIN_SO`, else next to this binary.
+pub fn find_plugin_so(given: Option<PathBuf>) -> Option<PathBuf> {
+    if let Some(p) = given.or_else(|| std::env::var_os("DUO_OPENVPN_PLUGIN_SO").map(PathBuf::from))
+    {
+        return Some(p);
+    }
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?;
+    [
+        dir.join("libduo_openvpn_plugin.so"),
+        dir.join("../libduo_openvpn_plugin.so"),
+    ]
+    .into_iter()
+    .find(|p| p.is_file())
+}
+
+pub const PLACEHOLDER_SO: &[u8] = b"# placeholder: the plugin library was not built.\n\
+# Build it with `cargo build --release -p duo-openvpn-plugin` and run setup again.\n";
+
+/// Compute the plan. Reads files under the root; writes nothing. Errors name the file (and line).
+pub fn build(
+    host: &Host,
+    detection: &Detection,
+    answers: &Answers,
+    can_chown: bool,
+) -> Result<Plan, String> {
+    let server = detection
+        .servers
+        .iter()
+        .find(|s| s.path == answers.server_config)
+        .cloned()
+        .map(Ok)
+        .unwrap_or_else(|| {
+            // A server config outside the usual places (--server-config): read it now.
+            let doc = read_doc(host, &answers.server_config)
+                .map_err(|e| format!("{}: {e}", answers.server_config))?;
+            if !doc.is_server() {
+                return Err(format!(
+                    "{}: {}, not a server config",
+                    answers.server_config,
+                    doc.role()
+                ));
+            }
+            Ok(crate::system::detect::server_config_of(
+                host,
+                &answers.server_config,
+                &doc,
+            ))
+        })?;
+    let mut warnings = server_warnings(&server);
+    if !detection.openvpn.as_ref().is_some_and(|o| o.supported()) {
+        match &detection.openvpn {
+            Some(o) => warnings.push(format!(
+                "OpenVPN {} is not a version this tool supports (2.3 to 2.6)",
+                o.version()
+            )),
+            None => warnings
+                .push("openvpn was not found on PATH; the plugin line uses the 2.4+ form".into()),
+        }
+    }
+    let style = detection
+        .openvpn
+        .as_ref()
+        .map(|o| o.plugin_style())
+        .unwrap_or(PluginLineStyle::Quoted);
+    if !can_chown {
+        warnings.push(
+            "not running as root: installed files keep the current user as owner (sandbox only)"
+                .into(),
+        );
+    }
+
+    // Files installed.
+    let mut installs = Vec::new();
+    let plugin = match &answers.plugin_so {
+        PluginSource::File(p) => std::fs::read(p)
+            .map_err(|e| format!("{}: cannot read the plugin library: {e}", p.display()))?,
+        PluginSource::Placeholder => {
+            warnings.push(format!(
+                "the plugin library was not built: a placeholder is installed at {PLUGIN_PATH} (build it with `cargo build --release -p duo-openvpn-plugin`)"
+            ));
+            PLACEHOLDER_SO.to_vec()
+        }
+    };
+    installs.push(install(
+        host,
+        PLUGIN_PATH,
+        "OpenVPN plugin",
+        plugin,
+        0o644,
+        None,
+        false,
+    ));
+    let mut settings = answers.settings.clone();
+    let group = server.group.clone();
+    if let Some(ca) = &answers.settings.ca_file {
+        let pem = std::fs::read(ca)
+            .map_err(|e| format!("{}: cannot read the CA file: {e}", ca.display()))?;
+        installs.push(install(
+            host,
+            CA_PATH,
+            "CA for Duo's API",
+            pem,
+            0o644,
+            None,
+            false,
+        ));
+        settings.ca_file = Some(host.path(CA_PATH));
+    }
+    let config = Config {
+        duo: settings.clone(),
+        username_from: answers.username_from,
+    };
+    let existing = std::fs::read_to_string(host.path(CONFIG_PATH)).ok();
+    let rendered = config
+        .render(existing.as_deref())
+        .map_err(|e| format!("{}: {e}", host.display_path(CONFIG_PATH)))?;
+    installs.push(install(
+        host,
+        CONFIG_PATH,
+        "Duo configuration",
+        rendered.into_bytes(),
+        0o640,
+        group,
+        true,
+    ));
+
+    // Files edited.
+    let mut edits = Vec::new();
+    let server_setup = ServerSetup {
+        plugin_path: host.display_path(PLUGIN_PATH),
+        config_path: host.display_path(CONFIG_PATH),
+        style,
+        migrate_upstream: answers.migrate_upstream,
+        allow_unknown_role: false,
+    };
+    edits.push(edit(host, &server.path, true, |doc| {
+        ovpn_config::ensure_server(doc, &server_setup)
+    })?);
+    for c in &answers.client_configs {
+        edits.push(edit(host, c, false, |doc| {
+            ovpn_config::ensure_client(doc, false)
+        })?);
+    }
+    if answers.client_configs.is_empty() {
+        warnings.push(
+            "no client profile edited: each client needs auth-user-pass, auth-retry interact and reneg-sec 0".into(),
+        );
+    }
+    if answers.settings.failmode == Failmode::Safe {
+        warnings.push(
+            "failmode safe: when Duo cannot be reached, users get in with their certificate alone"
+                .into(),
+        );
+    }
+    let restart = if answers.restart {
+        server.unit.clone()
+    } else {
+        None
+    };
+    Ok(Plan {
+        installs,
+        edits,
+        restart,
+        test_user: answers.test_user.clone(),
+        warnings,
+        settings,
+        username_from: answers.username_from,
+    })
+}
+
+fn install(
+    host: &Host,
+    dest: &str,
+    what: &'static str,
+    content: Vec<u8>,
+    mode: u32,
+    group: Option<String>,
+    secret: bool,
+) -> Install {
+    Install {
+        dest: dest.into(),
+        what,
+        existing: std::fs::read(host.path(dest)).ok(),
+        content,
+        mode,
+        group,
+        secret,
+    }
+}
+
+fn edit(
+    host: &Host,
+    path: &str,
+    server: bool,
+    f: impl FnOnce(&mut Document) -> Result<Vec<Change>, EditError>,
+) -> Result<FileEdit, String> {
+    let before = std::fs::read(host.path(path)).map_err(|e| format!("{path}: cannot read: {e}"))?;
+    let mut doc = Document::from_bytes(&before).map_err(|e| format!("{path}: {e}"))?;
+    let changes = f(&mut doc).map_err(|e| format!("{path}: {e}"))?;
+    let after = doc.render();
+    Ok(FileEdit {
+        path: path.into(),
+        server,
+        before,
+        after,
+        changes,
+    })
+}

@@ -1,0 +1,214 @@
+//! `duo-openvpn uninstall`: undo exactly what setup recorded in its manifest.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use ovpn_config::{Document, UndoOutcome, undo_all};
+
+use crate::cli::{UninstallArgs, exit};
+use crate::system::host::Host;
+use crate::system::install;
+use crate::system::receipt::{MANIFEST_PATH, Manifest, STATE_DIR};
+use crate::system::service;
+
+pub fn run(args: UninstallArgs) -> u8 {
+    let mut host = Host::new(&args.root);
+    let manifest = match Manifest::load(&host) {
+        Ok(Some(m)) => {
+            if let Some(d) = &m.bin_dir {
+                host = host.with_path_first(std::path::Path::new(d));
+            }
+            m
+        }
+        Ok(None) => {
+            println!(
+                "Nothing to undo: no manifest at {}.",
+                host.display_path(MANIFEST_PATH)
+            );
+            return exit::OK;
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    println!("{}", describe(&host, &manifest));
+    if args.dry_run {
+        println!("(dry run: nothing changed)");
+        return exit::OK;
+    }
+    if !args.yes {
+        let stdin = std::io::stdin();
+        if !stdin.is_terminal() {
+            eprintln!(
+                "error: no terminal to confirm on; run again with --yes to undo without asking"
+            );
+            return exit::USAGE;
+        }
+        print!("Undo all of this? [y/N] ");
+        let _ = std::io::stdout().flush();
+        let mut line = String::new();
+        if stdin.lock().read_line(&mut line).is_err() || !matches!(line.trim(), "y" | "Y" | "yes") {
+            println!("Nothing changed.");
+            return exit::OK;
+        }
+    }
+    match undo(&host, !args.no_restart) {
+        Ok(lines) => {
+            for l in lines {
+                println!("{l}");
+            }
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit::USAGE
+        }
+    }
+}
+
+/// What uninstall will do, for the confirmation.
+pub fn describe(host: &Host, m: &Manifest) -> String {
+    let mut s = format!(
+        "Recorded by setup in {}:\n",
+        host.display_path(MANIFEST_PATH)
+    );
+    for e in &m.edited {
+        s.push_str(&format!(
+            "  {}: undo {} change{}\n",
+            e.path,
+            e.changes.len(),
+            if e.changes.len() == 1 { "" } else { "s" }
+        ));
+        for c in &e.changes {
+            s.push_str(&format!("    {c}\n"));
+        }
+    }
+    for i in &m.installed {
+        match &i.backup {
+            Some(_) => s.push_str(&format!(
+                "  {}: {}; put back what was there before\n",
+                i.path, i.what
+            )),
+            None => s.push_str(&format!("  {}: {}; removed\n", i.path, i.what)),
+        }
+    }
+    if let Some(u) = &m.unit {
+        s.push_str(&format!("  then restart {u}\n"));
+    }
+    s
+}
+
+/// Undo everything in the manifest; one line per file on what was done.
+pub fn undo(host: &Host, restart: bool) -> Result<Vec<String>, String> {
+    let Some(m) = Manifest::load(host)? else {
+        return Ok(vec!["nothing to undo".into()]);
+    };
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    for e in m.edited.iter().rev() {
+        let real = host.path(&e.path);
+        let current = match std::fs::read(&real) {
+            Ok(b) => b,
+            Err(err) => {
+                out.push(format!("{}: not undone: cannot read ({err})", e.path));
+                continue;
+            }
+        };
+        let backup = host.path(&e.backup);
+        if install::digest(&current) == e.sha256_after {
+            let before = std::fs::read(&backup)
+                .map_err(|err| format!("{}: cannot read the backup: {err}", e.backup))?;
+            let perms = install::Perms::of(&backup).ok();
+            install::write_atomic(&real, &before, perms)
+                .map_err(|err| format!("{}: cannot write: {err}", e.path))?;
+            out.push(format!("{}: restored byte for byte", e.path));
+        } else {
+            let mut doc = match Document::from_bytes(&current) {
+                Ok(d) => d,
+                Err(err) => {
+                    problems.push(format!(
+                        "{}: not undone, it no longer parses: {err}",
+                        e.path
+                    ));
+                    continue;
+                }
+            };
+            let results = undo_all(&mut doc, &e.changes);
+            install::write_atomic(&real, &doc.render(), None)
+                .map_err(|err| format!("{}: cannot write: {err}", e.path))?;
+            let missing: Vec<String> = results
+                .iter()
+                .filter(|(_, o)| *o != UndoOutcome::Reverted)
+                .map(|(c, o)| format!("{c} ({o:?})"))
+                .collect();
+            if missing.is_empty() {
+                out.push(format!("{}: our lines removed, other edits kept", e.path));
+            } else {
+                out.push(format!(
+                    "{}: our lines removed, other edits kept; not found any more: {}",
+                    e.path,
+                    missing.join("; ")
+                ));
+            }
+        }
+        let _ = std::fs::remove_file(&backup);
+    }
+    for i in m.installed.iter().rev() {
+        let real = host.path(&i.path);
+        match &i.backup {
+            Some(b) => {
+                let bk = host.path(b);
+                let bytes = std::fs::read(&bk)
+                    .map_err(|err| format!("{b}: cannot read the backup: {err}"))?;
+                let perms = install::Perms::of(&bk).ok();
+                install::write_atomic(&real, &bytes, perms)
+                    .map_err(|err| format!("{}: cannot write: {err}", i.path))?;
+                let _ = std::fs::remove_file(&bk);
+                out.push(format!("{}: put back as it was", i.path));
+            }
+            None => match std::fs::remove_file(&real) {
+                Ok(()) => out.push(format!("{}: removed", i.path)),
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                    out.push(format!("{}: already gone", i.path))
+                }
+                Err(err) => problems.push(format!("{}: cannot remove: {err}", i.path)),
+            },
+        }
+    }
+    // The manifest and the backups last, then the directories setup created.
+    let _ = std::fs::remove_file(host.path(MANIFEST_PATH));
+    remove_tree_if_only_dirs(&host.path(&format!("{STATE_DIR}/backup")));
+    let dirs: Vec<_> = m.created_dirs.iter().map(|d| host.path(d)).collect();
+    for d in install::remove_empty_dirs(&dirs) {
+        out.push(format!(
+            "{}: removed (empty)",
+            crate::system::receipt::system_path(host, &d)
+        ));
+    }
+    if restart {
+        if let Some(u) = &m.unit {
+            match service::restart(host, u) {
+                Ok(state) => out.push(format!("{u}: restarted, {state}")),
+                Err(e) => problems.push(format!("{u}: {e}")),
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        out.extend(problems.iter().map(|p| format!("problem: {p}")));
+        Err(out.join("\n"))
+    }
+}
+
+/// Remove a directory tree that holds no files (the emptied backup tree).
+fn remove_tree_if_only_dirs(dir: &std::path::Path) {
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                remove_tree_if_only_dirs(&e.path());
+            }
+        }
+    }
+    let _ = std::fs::remove_dir(dir);
+}

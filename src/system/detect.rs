@@ -1,0 +1,291 @@
+//! What is on the managed system: Community OpenVPN (its version, server configs, their units and
+//! the user/group they drop to), OpenVPN Access Server, and client profiles.
+
+use std::path::{Path, PathBuf};
+
+use ovpn_config::{Document, IdentityHint, PluginKind, PluginLineStyle, Role};
+
+use super::host::Host;
+use super::service;
+
+/// Where Access Server keeps its command-line tool.
+pub const SACLI: &str = "/usr/local/openvpn_as/scripts/sacli";
+
+/// `openvpn --version`, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenVpn {
+    pub major: u32,
+    pub minor: u32,
+    /// The first line of `openvpn --version`.
+    pub banner: String,
+}
+
+impl OpenVpn {
+    pub fn parse(output: &str) -> Option<OpenVpn> {
+        let line = output.lines().find(|l| l.starts_with("OpenVPN "))?;
+        let ver = line.split_whitespace().nth(1)?;
+        let mut parts = ver.split(|c: char| !c.is_ascii_digit());
+        let major = parts.next()?.parse().ok()?;
+        let minor = parts.next()?.parse().ok()?;
+        Some(OpenVpn {
+            major,
+            minor,
+            banner: line.trim().to_string(),
+        })
+    }
+
+    pub fn version(&self) -> String {
+        format!("{}.{}", self.major, self.minor)
+    }
+
+    pub fn supported(&self) -> bool {
+        self.major == 2 && (3..=6).contains(&self.minor)
+    }
+
+    /// 2.3 takes the bare `plugin PATH ARG` form; 2.4+ the quoted one Duo documents.
+    pub fn plugin_style(&self) -> PluginLineStyle {
+        if self.major == 2 && self.minor <= 3 {
+            PluginLineStyle::Bare
+        } else {
+            PluginLineStyle::Quoted
+        }
+    }
+
+    /// What this version means for the plugin, one line.
+    pub fn notes(&self) -> &'static str {
+        match (self.major, self.minor) {
+            (2, 3) => "plugin structver 2: no failure reasons shown to users; bare plugin line",
+            (2, 4) => "plugin structver 3-5: no failure reasons shown to users",
+            (2, 5) => "plugin structver 5: no failure reasons shown to users",
+            (2, 6) => "plugin structver 5: failure reasons shown to users",
+            _ => "not a version this tool supports (2.3 to 2.6)",
+        }
+    }
+}
+
+/// A config under /etc/openvpn that OpenVPN runs as a server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// The system path (`/etc/openvpn/server/server.conf`).
+    pub path: String,
+    pub unit: Option<String>,
+    /// `systemctl is-active` for the unit.
+    pub state: String,
+    pub user: Option<String>,
+    pub group: Option<String>,
+    pub identity: IdentityHint,
+    /// Other `plugin` lines (path as written).
+    pub other_plugins: Vec<String>,
+    /// `auth-user-pass-verify` scripts.
+    pub auth_scripts: Vec<String>,
+    /// Line of Duo's upstream plugin, when loaded.
+    pub upstream_duo: Option<usize>,
+    /// Our plugin is already loaded.
+    pub ours: bool,
+    /// `config` includes (their options are not seen here).
+    pub includes: Vec<String>,
+}
+
+/// A config file that could not be read or parsed, by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    pub path: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientProfile {
+    pub path: String,
+    /// Already has `auth-user-pass`, `auth-retry interact` and `reneg-sec 0`.
+    pub ready: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Detection {
+    /// `openvpn --version`, when `openvpn` is on PATH.
+    pub openvpn: Option<OpenVpn>,
+    pub servers: Vec<ServerConfig>,
+    pub unreadable: Vec<Unreadable>,
+    /// sacli under the root.
+    pub access_server: Option<String>,
+    pub clients: Vec<ClientProfile>,
+}
+
+impl Detection {
+    pub fn community(&self) -> bool {
+        self.openvpn.is_some() || !self.servers.is_empty()
+    }
+}
+
+/// Everything, under the host's root.
+pub fn detect(host: &Host, extra_client_paths: &[String]) -> Detection {
+    let openvpn = host
+        .run("openvpn", &["--version"])
+        .and_then(|r| OpenVpn::parse(&format!("{}{}", r.stdout, r.stderr)));
+    let mut d = Detection {
+        openvpn,
+        access_server: host.path(SACLI).exists().then(|| SACLI.to_string()),
+        ..Detection::default()
+    };
+    for dir in ["/etc/openvpn/server", "/etc/openvpn"] {
+        for path in list(host, dir, &["conf"]) {
+            match read_doc(host, &path) {
+                Ok(doc) if doc.role() == Role::Server => {
+                    d.servers.push(server_config_of(host, &path, &doc))
+                }
+                Ok(_) => {}
+                Err(reason) => d.unreadable.push(Unreadable { path, reason }),
+            }
+        }
+    }
+    let mut dirs: Vec<String> = [
+        "/etc/openvpn/client",
+        "/etc/openvpn/clients",
+        "/etc/openvpn/client-configs/files",
+        "/root",
+        "/root/ovpns",
+        "/root/client-configs/files",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for home in list_dirs(host, "/home") {
+        dirs.push(home.clone());
+        dirs.push(format!("{home}/ovpns"));
+        dirs.push(format!("{home}/client-configs/files"));
+    }
+    let mut files: Vec<String> = Vec::new();
+    for dir in &dirs {
+        files.extend(list(host, dir, &["ovpn", "conf"]));
+    }
+    for extra in extra_client_paths {
+        files.extend(client_paths(host, extra));
+    }
+    for path in files {
+        if d.clients.iter().any(|c| c.path == path) {
+            continue;
+        }
+        match read_doc(host, &path) {
+            Ok(doc) if doc.role() == Role::Client => {
+                let ready = doc.auth_user_pass().is_some()
+                    && doc.auth_retry() == Some("interact")
+                    && doc.reneg_sec().is_some_and(|r| r.max == "0");
+                d.clients.push(ClientProfile { path, ready });
+            }
+            Ok(_) => {}
+            Err(reason) => d.unreadable.push(Unreadable { path, reason }),
+        }
+    }
+    d
+}
+
+/// A `--client-config` value: a file, or a directory meaning every `.ovpn` in it.
+pub fn client_paths(host: &Host, given: &str) -> Vec<String> {
+    if host.path(given).is_dir() {
+        list(host, given, &["ovpn"])
+    } else {
+        vec![given.to_string()]
+    }
+}
+
+/// What setup needs to know about the server config at `path` (a system path).
+pub fn server_config_of(host: &Host, path: &str, doc: &Document) -> ServerConfig {
+    let unit = service::unit_for(path);
+    let state = unit
+        .as_deref()
+        .map(|u| service::state(host, u))
+        .unwrap_or_else(|| "unknown".into());
+    let plugins = doc.plugins();
+    ServerConfig {
+        path: path.to_string(),
+        state,
+        unit,
+        user: doc.user().map(str::to_string),
+        group: doc.group().map(str::to_string),
+        identity: doc.identity_hint(),
+        other_plugins: plugins
+            .iter()
+            .filter(|p| p.kind == PluginKind::Other)
+            .map(|p| p.path.clone())
+            .collect(),
+        auth_scripts: doc
+            .auth_user_pass_verify()
+            .iter()
+            .map(|d| d.args.join(" "))
+            .collect(),
+        upstream_duo: plugins
+            .iter()
+            .find(|p| p.kind == PluginKind::UpstreamDuo)
+            .map(|p| p.line),
+        ours: plugins.iter().any(|p| p.kind == PluginKind::Ours),
+        includes: doc.config_includes().into_iter().map(|i| i.path).collect(),
+    }
+}
+
+/// Read and parse a config given by its system path; the error names the file and line.
+pub fn read_doc(host: &Host, path: &str) -> Result<Document, String> {
+    let bytes = std::fs::read(host.path(path)).map_err(|e| format!("cannot read: {e}"))?;
+    Document::from_bytes(&bytes).map_err(|e| e.to_string())
+}
+
+/// Files directly in the system directory `dir` with one of `exts`, as system paths, sorted.
+fn list(host: &Host, dir: &str, exts: &[&str]) -> Vec<String> {
+    let Ok(rd) = std::fs::read_dir(host.path(dir)) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = rd
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| {
+            Path::new(n)
+                .extension()
+                .and_then(|x| x.to_str())
+                .is_some_and(|x| exts.contains(&x))
+        })
+        .map(|n| join(dir, &n))
+        .collect();
+    out.sort();
+    out
+}
+
+fn list_dirs(host: &Host, dir: &str) -> Vec<String> {
+    let Ok(rd) = std::fs::read_dir(host.path(dir)) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = rd
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
+        .filter_map(|e| e.file_name().into_string().ok())
+        .map(|n| join(dir, &n))
+        .collect();
+    out.sort();
+    out
+}
+
+fn join(dir: &str, name: &str) -> String {
+    PathBuf::from(dir).join(name).display().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions() {
+        let v = OpenVpn::parse(
+            "OpenVPN 2.6.14 x86_64-pc-linux-gnu [SSL (OpenSSL)]\nlibrary versions: …\n",
+        )
+        .unwrap();
+        assert_eq!((v.major, v.minor, v.supported()), (2, 6, true));
+        assert_eq!(v.plugin_style(), PluginLineStyle::Quoted);
+        let v = OpenVpn::parse("OpenVPN 2.3.18 x86_64-redhat-linux-gnu").unwrap();
+        assert_eq!(v.plugin_style(), PluginLineStyle::Bare);
+        assert_eq!(
+            OpenVpn::parse("OpenVPN 2.5_git x86").unwrap().version(),
+            "2.5"
+        );
+        assert!(!OpenVpn::parse("OpenVPN 2.2.1 x").unwrap().supported());
+        assert_eq!(OpenVpn::parse("bash: openvpn: not found"), None);
+    }
+}

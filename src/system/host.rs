@@ -1,0 +1,98 @@
+//! The managed system as the commands see it: a root prefix and the PATH external programs
+//! (`openvpn`, `systemctl`, `journalctl`) are found on. Injected rather than read from the process
+//! environment, so a test or the demo puts recording fakes first without touching the host.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use super::root::Root;
+
+#[derive(Debug, Clone)]
+pub struct Host {
+    pub root: Root,
+    /// PATH for external programs.
+    pub path_env: OsString,
+    /// A directory put first on PATH (the demo's stand-ins), recorded for uninstall.
+    pub bin_dir: Option<PathBuf>,
+}
+
+/// What an external program printed and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ran {
+    pub success: bool,
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Host {
+    pub fn new(root: impl Into<PathBuf>) -> Host {
+        Host {
+            root: Root::new(root),
+            path_env: std::env::var_os("PATH")
+                .unwrap_or_else(|| "/usr/sbin:/usr/bin:/sbin:/bin".into()),
+            bin_dir: None,
+        }
+    }
+
+    /// Put `dir` first on PATH (the demo's fake `systemctl`).
+    pub fn with_path_first(mut self, dir: &Path) -> Host {
+        let mut p = OsString::from(dir.as_os_str());
+        if !self.path_env.is_empty() {
+            p.push(":");
+            p.push(&self.path_env);
+        }
+        self.path_env = p;
+        self.bin_dir = Some(dir.to_path_buf());
+        self
+    }
+
+    /// Where the absolute system path `p` lives.
+    pub fn path(&self, p: impl AsRef<Path>) -> PathBuf {
+        self.root.path(p)
+    }
+
+    /// The path as OpenVPN and the plugin on this system should see it (inside the root).
+    pub fn display_path(&self, p: impl AsRef<Path>) -> String {
+        self.path(p).display().to_string()
+    }
+
+    /// Is this the real system (root `/`)?
+    pub fn is_real_root(&self) -> bool {
+        self.root.dir() == Path::new("/")
+    }
+
+    /// Is `program` on our PATH?
+    pub fn which(&self, program: &str) -> Option<PathBuf> {
+        std::env::split_paths(&self.path_env)
+            .map(|d| d.join(program))
+            .find(|p| is_executable(p))
+    }
+
+    /// Run `program args…` found on our PATH; `None` when it is not there or cannot start.
+    pub fn run(&self, program: &str, args: &[&str]) -> Option<Ran> {
+        let exe = self.which(program)?;
+        let out = Command::new(exe)
+            .args(args)
+            .env("PATH", &self.path_env)
+            .env("SYSTEMD_PAGER", "")
+            .env("SYSTEMD_COLORS", "0")
+            .stdin(Stdio::null())
+            .output()
+            .ok()?;
+        Some(Ran {
+            success: out.status.success(),
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
+    }
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
