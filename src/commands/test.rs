@@ -117,6 +117,7 @@ async fn live_test(config: Config, path: PathBuf, args: TestArgs, factor: Factor
                 }
                 Progress::Sent { factor, device } => {
                     spinner.set(match device {
+                        _ if factor == "passcode" => "Checking the passcode".to_string(),
                         Some(d) => format!("Sent {factor} to {d}, waiting for the answer"),
                         None => format!("Sent {factor} to the default device, waiting for the answer"),
                     });

@@ -50,8 +50,10 @@ pub enum Denied {
     Refused { status_msg: String },
     /// Preauth `enroll`: the user has to enroll first.
     NotEnrolled { url: Option<String> },
-    /// The factor was refused (push denied, wrong passcode, fraud, …).
+    /// The factor was refused (push or call denied, fraud, …).
     FactorDenied { status: String, status_msg: String },
+    /// The passcode was wrong, expired or already used.
+    PasscodeRejected { status_msg: String },
     /// `sms` sent new passcodes: this login fails, the next one uses a passcode.
     SmsSent,
     /// Nobody answered in time.
@@ -102,6 +104,7 @@ impl Outcome {
                 _ if status_msg.is_empty() => "Duo login denied".into(),
                 _ => format!("Duo login denied: {status_msg}"),
             },
+            Outcome::Denied(Denied::PasscodeRejected { .. }) => "Duo passcode not accepted".into(),
             Outcome::Denied(Denied::SmsSent) => {
                 "Duo sent new SMS passcodes: log in again with one".into()
             }
@@ -238,6 +241,11 @@ fn finish(status: AuthStatus, factor: &Factor) -> Outcome {
         }),
         AuthResult::Deny if matches!(factor, Factor::Sms(_)) && status.status == "sent" => {
             Outcome::Denied(Denied::SmsSent)
+        }
+        AuthResult::Deny if matches!(factor, Factor::Passcode(_)) => {
+            Outcome::Denied(Denied::PasscodeRejected {
+                status_msg: status.status_msg,
+            })
         }
         AuthResult::Deny => Outcome::Denied(Denied::FactorDenied {
             status: status.status,

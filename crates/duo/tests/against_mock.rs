@@ -169,7 +169,7 @@ async fn passcode_valid_once_then_denied_and_never_recorded() {
     assert!(approved(&o), "{o:?}");
     let (o, _) = f.login(users::DENIES, code).await;
     match o {
-        Outcome::Denied(Denied::FactorDenied { status_msg, .. }) => {
+        Outcome::Denied(Denied::PasscodeRejected { status_msg }) => {
             assert_eq!(status_msg, "Incorrect passcode. Please try again.")
         }
         other => panic!("{other:?}"),
