@@ -1,0 +1,54 @@
+//! Duo for OpenVPN Access Server: our post-auth script and its installation with `sacli`.
+//!
+//! Access Server cannot load OpenVPN plugins; it runs one Python post-auth script, kept in its
+//! configuration database. This crate
+//! - renders that script ([`render_script`]) from `assets/access-server/duo_post_auth.py`
+//!   with the credentials and options, every value as an escaped Python literal;
+//! - finds Access Server under a root prefix ([`sacli::detect`]) and reads what matters before
+//!   installing ([`inspect`]: TOTP MFA, SAML, another post-auth script);
+//! - installs ([`install`]) and removes ([`uninstall`]) the script through a [`Sacli`] runner,
+//!   returning records for the manifest.
+//!
+//! Nothing here knows about terminals; all host access goes through the [`Sacli`] given.
+
+pub mod install;
+pub mod render;
+pub mod sacli;
+
+use std::path::PathBuf;
+
+pub use install::{
+    Inspection, InstallOptions, InstallRecord, UninstallOutcome, UninstallReport, inspect, install,
+    uninstall,
+};
+pub use render::{Proxy, RenderOptions, render_script};
+pub use sacli::{Sacli, SacliCommand, detect};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A setting cannot go into the script (bad CA file, proxy URL, key shape).
+    #[error("{0}")]
+    Settings(String),
+    #[error("{}: cannot run sacli: {source}", path.display())]
+    Spawn {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("`sacli {args}` failed ({status}): {output}")]
+    Sacli {
+        args: String,
+        status: String,
+        output: String,
+    },
+    #[error("`sacli ConfigQuery` did not print Access Server's configuration: {0}")]
+    Query(String),
+    /// Another post-auth script is installed and replacing it was not agreed to.
+    #[error(
+        "Access Server already has a post-auth script ({lines} lines), and it runs only one; \
+         replacing it needs explicit consent (it would be kept and put back by uninstall). \
+         It begins:\n{preview}"
+    )]
+    ForeignScript { lines: usize, preview: String },
+    #[error("{0}")]
+    Io(String),
+}
