@@ -270,6 +270,33 @@ pub fn install(
     })
 }
 
+/// What [`install`] will do, one line each (for a plan, `--dry-run`, or the wizard's summary).
+pub fn describe_install(inspection: &Inspection, script: &str, consent: bool) -> Vec<String> {
+    let sacli = inspection.sacli.display();
+    let mut lines = Vec::new();
+    match inspection.foreign_script() {
+        Some(s) if consent => lines.push(format!(
+            "replace Access Server's post-auth script ({} lines; kept for uninstall to put back)",
+            s.lines().count()
+        )),
+        Some(s) => lines.push(format!(
+            "REFUSED without consent: Access Server already has a post-auth script ({} lines)",
+            s.lines().count()
+        )),
+        None if inspection.current_is_ours() => {
+            lines.push("update our post-auth script (installed by an earlier setup)".into())
+        }
+        None => lines.push("install our post-auth script (none is installed now)".into()),
+    }
+    lines.push(format!(
+        "{sacli} --key {POST_AUTH_KEY} --value_file=FILE ConfigPut   (FILE: the rendered script, \
+         {} lines, in a private temporary file removed afterwards)",
+        script.lines().count()
+    ));
+    lines.push(format!("{sacli} start"));
+    lines
+}
+
 /// The first lines of another script, to show the administrator.
 pub fn preview(script: &str) -> String {
     const LINES: usize = 12;
@@ -604,6 +631,20 @@ mod tests {
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
         assert!(!m.calls.borrow().iter().any(|c| c == &["start"]));
         assert!(install(&m, &i, "print('not ours')", &opts, None).is_err());
+    }
+
+    #[test]
+    fn describes_the_plan() {
+        let m = Memory::new(&[(POST_AUTH_KEY, "x = 1\n")]);
+        let i = inspect(&m).unwrap();
+        let d = describe_install(&i, OURS, false);
+        assert!(d[0].starts_with("REFUSED"), "{d:?}");
+        let d = describe_install(&i, OURS, true);
+        assert!(d[0].contains("kept for uninstall"), "{d:?}");
+        assert!(d[1].contains("--value_file=FILE ConfigPut") && d[1].contains("2 lines"));
+        assert!(d[2].ends_with("sacli start"));
+        let fresh = inspect(&Memory::new(&[])).unwrap();
+        assert!(describe_install(&fresh, OURS, false)[0].starts_with("install"));
     }
 
     #[test]

@@ -10,6 +10,28 @@
 //!   returning records for the manifest.
 //!
 //! Nothing here knows about terminals; all host access goes through the [`Sacli`] given.
+//!
+//! # How setup and uninstall use it
+//!
+//! ```no_run
+//! # fn demo(root: &std::path::Path, settings: &duo::DuoSettings, consent: bool,
+//! #         earlier: Option<&access_server::InstallRecord>) -> Result<(), access_server::Error> {
+//! use access_server::*;
+//! let sacli = SacliCommand::detect(root).expect("Access Server is installed under root");
+//! let mut opts = RenderOptions::from_settings(settings)?; // reads ca_file, parses proxy
+//! opts.autopush = false;
+//! opts.skip_duo_for_vpn = false;
+//! opts.validate()?;
+//! let script = render_script(&opts);
+//! let found = inspect(&sacli)?; // sacli Version, sacli ConfigQuery
+//! for w in found.warnings() { println!("warning: {w}"); } // TOTP MFA, SAML, another script
+//! for l in install::describe_install(&found, &script, consent) { println!("{l}"); } // the plan
+//! let record = install(&sacli, &found, &script,
+//!     &InstallOptions { replace_foreign_script: consent, temp_dir: None }, earlier)?;
+//! // … store `record` (serde) in the manifest, root-only: `previous` may hold another script.
+//! let report = uninstall(&sacli, &record, None)?; // ConfigQuery; ConfigDel or put back; start
+//! # let _ = report; Ok(()) }
+//! ```
 
 pub mod install;
 pub mod render;
