@@ -58,11 +58,6 @@ impl Host {
         self.path(p).display().to_string()
     }
 
-    /// Is this the real system (root `/`)?
-    pub fn is_real_root(&self) -> bool {
-        self.root.dir() == Path::new("/")
-    }
-
     /// Is `program` on our PATH?
     pub fn which(&self, program: &str) -> Option<PathBuf> {
         std::env::split_paths(&self.path_env)

@@ -134,8 +134,6 @@ pub struct Plan {
     pub test_user: Option<String>,
     /// Things the administrator should know (shown on the review screen and by `--yes`).
     pub warnings: Vec<String>,
-    pub settings: DuoSettings,
-    pub username_from: UsernameFrom,
 }
 
 impl Plan {
@@ -418,8 +416,6 @@ pub fn build(
         restart,
         test_user: answers.test_user.clone(),
         warnings,
-        settings,
-        username_from: answers.username_from,
     })
 }
 
