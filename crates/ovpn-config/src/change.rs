@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use crate::anchor::Anchor;
 use crate::document::{Document, Eol, RawLine};
 use crate::tokenize;
 
@@ -45,17 +46,12 @@ pub enum ChangeKind {
         occurrence: usize,
         occurrences: usize,
     },
-    /// Line `line` (`text` + `eol`) was removed. `after` and `before` are the texts of the lines
-    /// around it (none at the start or end of the file): undo puts it back between them, at the
-    /// `occurrence` of `occurrences` places where two such lines meet.
+    /// Line `line` (`text` + `eol`) was removed; undo puts it back where `anchor` says.
     RemovedLine {
         line: usize,
         text: String,
         eol: Eol,
-        after: Option<String>,
-        before: Option<String>,
-        occurrence: usize,
-        occurrences: usize,
+        anchor: Anchor,
     },
 }
 
@@ -120,10 +116,10 @@ impl Change {
             ChangeKind::AddedLine {
                 line,
                 text,
+                eol,
                 terminated_previous,
                 occurrence,
                 occurrences,
-                ..
             } => {
                 let Some(at) = find_line(doc, *line, text, *occurrence, *occurrences) else {
                     return UndoOutcome::NotFound;
@@ -134,7 +130,7 @@ impl Change {
                         && at - 1 == lines.len()
                         && let Some(prev) = lines.last_mut()
                     {
-                        prev.eol = Eol::None;
+                        unterminate(prev, *eol);
                     }
                 })
             }
@@ -154,13 +150,9 @@ impl Change {
                 line,
                 text,
                 eol,
-                after,
-                before,
-                occurrence,
-                occurrences,
+                anchor,
             } => {
-                let around = (after.as_deref(), before.as_deref());
-                let at = reinsertion_index(doc, *line, around, *occurrence, *occurrences);
+                let at = reinsertion_index(doc, *line, anchor);
                 let dominant = doc.dominant_eol();
                 doc.edit_lines(|lines| {
                     let mut eol = *eol;
@@ -185,6 +177,19 @@ impl Change {
             Err(e) => UndoOutcome::Failed(e.to_string()),
         }
     }
+}
+
+/// Takes away the line ending `added` gave the last line. The line was read back from the file
+/// since: `…\r` given `\n` reads as `…` with CRLF, so the bytes are compared, not the endings.
+fn unterminate(line: &mut RawLine, added: Eol) {
+    let mut bytes = format!("{}{}", line.text, line.eol.as_str());
+    if bytes.ends_with(added.as_str()) {
+        bytes.truncate(bytes.len() - added.as_str().len());
+    } else {
+        bytes.truncate(line.text.len());
+    }
+    line.text = bytes;
+    line.eol = Eol::None;
 }
 
 /// Undoes `changes` (as returned by an edit, oldest first) newest first.
@@ -240,49 +245,10 @@ fn words(text: &str) -> Option<Vec<String>> {
     Some(words)
 }
 
-/// The 0-based indexes where a line inserted would sit right after a line reading `after` (or
-/// at the start, for none) and right before one reading `before` (or at the end, for none).
-pub(crate) fn gaps_between(
-    doc: &Document,
-    after: Option<&str>,
-    before: Option<&str>,
-) -> Vec<usize> {
-    let n = doc.line_count();
-    (0..=n)
-        .filter(|&i| match after {
-            None => i == 0,
-            Some(t) => i > 0 && doc.line_text(i) == Some(t),
-        })
-        .filter(|&i| match before {
-            None => i == n,
-            Some(t) => doc.line_text(i + 1) == Some(t),
-        })
-        .collect()
-}
-
-/// Where a removed line goes back (0-based index): between lines reading like its old
-/// neighbours (the recorded occurrence when their number is unchanged, else the nearest), else
-/// after a line reading like the one it followed or before one reading like the one that
-/// followed it, else its old line number. Never inside an inline or `<connection>` block: then
-/// after the last top-level option.
-fn reinsertion_index(
-    doc: &Document,
-    line: usize,
-    (after, before): (Option<&str>, Option<&str>),
-    occurrence: usize,
-    occurrences: usize,
-) -> usize {
-    let hint = (line - 1).min(doc.line_count());
-    let nearest = |gaps: Vec<usize>| gaps.into_iter().min_by_key(|&i| i.abs_diff(hint));
-    let gaps = gaps_between(doc, after, before);
-    let at = if gaps.len() == occurrences && occurrence < gaps.len() {
-        gaps[occurrence]
-    } else {
-        nearest(gaps)
-            .or_else(|| after.and_then(|a| nearest(gaps_after(doc, a))))
-            .or_else(|| before.and_then(|b| nearest(gaps_before(doc, b))))
-            .unwrap_or(hint)
-    };
+/// Where a removed line goes back (0-based index): where its anchor says, unless that is now
+/// inside an inline or `<connection>` block, in which case after the last top-level option.
+fn reinsertion_index(doc: &Document, line: usize, anchor: &Anchor) -> usize {
+    let at = anchor.locate(doc, line - 1);
     let inside_block = doc
         .inline_blocks()
         .iter()
@@ -292,17 +258,4 @@ fn reinsertion_index(
     } else {
         at
     }
-}
-
-fn gaps_after(doc: &Document, text: &str) -> Vec<usize> {
-    (1..=doc.line_count())
-        .filter(|&l| doc.line_text(l) == Some(text))
-        .collect()
-}
-
-fn gaps_before(doc: &Document, text: &str) -> Vec<usize> {
-    (1..=doc.line_count())
-        .filter(|&l| doc.line_text(l) == Some(text))
-        .map(|l| l - 1)
-        .collect()
 }

@@ -276,15 +276,16 @@ impl Document {
         &self.lines
     }
 
-    /// Applies `f` to the lines and re-reads the result; the document is left unchanged when the
-    /// result does not parse.
+    /// Applies `f` to the lines and re-reads the result from its bytes, so the model is always
+    /// what parsing the written file gives (a final `…\r` given a `\n` becomes a CRLF line); the
+    /// document is left unchanged when the result does not parse.
     pub(crate) fn edit_lines(
         &mut self,
         f: impl FnOnce(&mut Vec<RawLine>),
     ) -> Result<(), ParseError> {
-        let mut lines = self.lines.clone();
-        f(&mut lines);
-        *self = Document::from_lines(self.bom, lines)?;
+        let mut edited = self.clone();
+        f(&mut edited.lines);
+        *self = Document::parse(&edited.to_string())?;
         Ok(())
     }
 

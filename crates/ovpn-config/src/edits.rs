@@ -5,7 +5,8 @@
 
 use std::fmt;
 
-use crate::change::{Change, ChangeKind, Setting, gaps_between, same_text_lines};
+use crate::anchor::Anchor;
+use crate::change::{Change, ChangeKind, Setting, same_text_lines};
 use crate::document::{Document, Eol, RawLine};
 use crate::error::ParseError;
 use crate::query::{Plugin, PluginKind, Role, file_name};
@@ -252,15 +253,24 @@ fn set_single_value(
     let Some(d) = doc.last(name) else {
         return add_line(doc, setting, format!("{name} {value}")).map(Some);
     };
+    // `<reneg-sec>`…: not an inlinable option; a line after it wins (last one counts).
     if d.inline {
-        return Ok(None);
+        let close = doc
+            .inline_blocks()
+            .iter()
+            .find(|b| b.open_line == d.line)
+            .map_or(0, |b| b.close_line);
+        let after = doc.insertion_point().max(close);
+        return add_line_after(doc, after, setting, format!("{name} {value}")).map(Some);
     }
     if d.arg(0) == Some(value) {
         return Ok(None);
     }
     let old = doc.line_text(d.line).unwrap_or_default();
     let new = match d.args_span() {
-        Some((start, end)) => format!("{}{}{}", &old[..start], value, &old[end..]),
+        // A backslash before the newline makes the newline part of the last token: the span
+        // can run past the text.
+        Some((start, end)) => format!("{}{}{}", &old[..start], value, &old[end.min(old.len())..]),
         None => format!("{}{name} {value}", &old[..d.indent_len()]),
     };
     let line = d.line;
@@ -296,7 +306,16 @@ fn indented_like(doc: &Document, line: usize, text: &str) -> String {
 }
 
 fn add_line(doc: &mut Document, setting: Setting, text: String) -> Result<Change, EditError> {
-    let after = doc.insertion_point();
+    add_line_after(doc, doc.insertion_point(), setting, text)
+}
+
+/// Inserts `text` after 1-based line `after` (0: at the start).
+fn add_line_after(
+    doc: &mut Document,
+    after: usize,
+    setting: Setting,
+    text: String,
+) -> Result<Change, EditError> {
     let eol = doc.dominant_eol();
     let mut terminated_previous = false;
     doc.edit_lines(|lines| {
@@ -337,26 +356,16 @@ fn occurrence_of(doc: &Document, line: usize) -> (usize, usize) {
 
 fn remove_line(doc: &mut Document, line: usize, setting: Setting) -> Result<Change, EditError> {
     let raw = doc.raw_lines()[line - 1].clone();
-    let after = line
-        .checked_sub(1)
-        .and_then(|prev| doc.line_text(prev))
-        .map(str::to_owned);
-    let before = doc.line_text(line + 1).map(str::to_owned);
     doc.edit_lines(|lines| {
         lines.remove(line - 1);
     })?;
-    let gaps = gaps_between(doc, after.as_deref(), before.as_deref());
-    let occurrence = gaps.iter().position(|&i| i == line - 1).unwrap_or(0);
     Ok(Change {
         setting,
         kind: ChangeKind::RemovedLine {
             line,
             text: raw.text,
             eol: raw.eol,
-            after,
-            before,
-            occurrence,
-            occurrences: gaps.len(),
+            anchor: Anchor::record(doc, line - 1),
         },
     })
 }

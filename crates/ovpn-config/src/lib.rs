@@ -12,6 +12,7 @@
 //! assert_eq!(doc.to_string(), text);
 //! ```
 
+mod anchor;
 mod change;
 mod document;
 mod edits;
@@ -20,6 +21,7 @@ mod query;
 pub mod tokenize;
 mod upstream;
 
+pub use anchor::Anchor;
 pub use change::{Change, ChangeKind, Setting, UndoOutcome, undo_all};
 pub use document::{Directive, Document, Eol, InlineBlock, Scope};
 pub use edits::{

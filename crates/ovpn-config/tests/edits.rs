@@ -289,3 +289,28 @@ fn changes_serialise() {
     let back: Vec<ovpn_config::Change> = serde_json::from_str(&json).unwrap();
     assert_eq!(back, changes);
 }
+
+#[test]
+fn trailing_backslash_swallows_the_newline_into_the_value() {
+    // Found by the fuzzer: OpenVPN reads `10\<newline>` as the value "10\n".
+    let text = "client\nreneg-sec 10\\\nverb 3\n";
+    let mut d = doc(text);
+    assert_eq!(d.reneg_sec().unwrap().max, "10\n");
+    let changes = ensure_client(&mut d, false).unwrap();
+    assert!(d.to_string().contains("\nreneg-sec 0\nverb 3\n"), "{d}");
+    undo_all(&mut d, &changes);
+    assert_eq!(d.to_string(), text);
+}
+
+#[test]
+fn final_line_ending_in_a_lone_cr() {
+    // Found by the fuzzer: given a "\n", a last line "verb 3\r" reads back as a CRLF line.
+    let text = "client\nverb 3\r";
+    let mut d = doc(text);
+    let changes = ensure_client(&mut d, false).unwrap();
+    let written = d.to_string();
+    assert_eq!(Document::parse(&written).unwrap(), d);
+    let mut reread = doc(&written);
+    undo_all(&mut reread, &changes);
+    assert_eq!(reread.to_string(), text);
+}

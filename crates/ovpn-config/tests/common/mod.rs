@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod fuzz;
+
 use ovpn_config::{
     Change, Document, EditError, PluginKind, PluginLineStyle, Role, Scope, ServerSetup,
     UndoOutcome, ensure_client, ensure_server, undo_all,
