@@ -249,3 +249,6 @@ pub fn run(
     }
     m.exit_code
 }
+
+#[cfg(test)]
+mod tests;

@@ -18,7 +18,7 @@ pub fn view(m: &Model, t: &Theme, f: &mut Frame) {
     let [top, middle, notice, keys] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(5),
-        Constraint::Length(1),
+        Constraint::Length(2),
         Constraint::Length(1),
     ])
     .areas(area);
@@ -99,7 +99,7 @@ fn notice_line(m: &Model, t: &Theme, f: &mut Frame, area: Rect) {
         ]),
         _ => Line::default(),
     };
-    f.render_widget(Paragraph::new(line), area);
+    f.render_widget(Paragraph::new(line).wrap(Wrap { trim: false }), area);
 }
 
 fn keys_for(m: &Model) -> Vec<(&'static str, &'static str)> {

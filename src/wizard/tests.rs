@@ -1,0 +1,438 @@
+//! The wizard without a terminal: `update` driven by key events, effects run in line by the real
+//! runner against the Duo stand-in in a sandbox, every screen drawn into an 80×24 `TestBackend`
+//! and snapshotted (temp paths, ports and timings redacted), NO_COLOR styles checked per cell.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use clap::Parser;
+use duo_mock::{MockConfig, MockDuo};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::KeyCode;
+use ratatui::style::{Color, Modifier};
+
+use super::model::*;
+use super::theme::Theme;
+use super::update::{Cmd, Event, key, update};
+use super::{Executor, initial_model, view};
+use crate::cli::{Cli, Command};
+use crate::commands::setup::effect::{Report, Runner};
+use crate::system::detect;
+use crate::system::host::Host;
+
+const DEMO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo");
+
+struct Harness {
+    _sandbox: tempfile::TempDir,
+    _bin: tempfile::TempDir,
+    _inputs: tempfile::TempDir,
+    mock: MockDuo,
+    host: Host,
+    model: Model,
+    exec: Executor,
+    runner: Runner,
+}
+
+fn put(path: &Path, bytes: &[u8], mode: u32) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, bytes).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+impl Harness {
+    fn new() -> Harness {
+        let sandbox = tempfile::tempdir().unwrap();
+        let bin = tempfile::tempdir().unwrap();
+        let inputs = tempfile::tempdir().unwrap();
+        let asset = |n: &str| std::fs::read(Path::new(DEMO).join(n)).unwrap();
+        let root = sandbox.path();
+        put(
+            &root.join("etc/openvpn/server/server.conf"),
+            &asset("server.conf"),
+            0o644,
+        );
+        put(
+            &root.join("home/alice/alice.ovpn"),
+            &asset("alice.ovpn"),
+            0o600,
+        );
+        put(&root.join("root/bob.ovpn"), &asset("bob.ovpn"), 0o600);
+        put(
+            &root.join("etc/openvpn/client/laptop.conf"),
+            &asset("laptop.conf"),
+            0o640,
+        );
+        for p in ["systemctl", "openvpn", "journalctl"] {
+            put(&bin.path().join(p), &asset(&format!("bin/{p}")), 0o755);
+        }
+        let plugin = inputs.path().join("libduo_openvpn_plugin.so");
+        put(&plugin, b"fake plugin\n", 0o644);
+        let skey = inputs.path().join("skey");
+        put(&skey, duo_mock::MOCK_SKEY.as_bytes(), 0o600);
+        let ca = inputs.path().join("ca.pem");
+        let mock = MockDuo::start(MockConfig::default()).unwrap();
+        mock.set_push_delay(std::time::Duration::from_millis(300));
+        mock.write_ca(&ca).unwrap();
+        let host = Host::new(root).with_path_first(bin.path());
+        let cli = Cli::try_parse_from([
+            "duo-openvpn",
+            "setup",
+            "--root",
+            &root.display().to_string(),
+            "--ikey",
+            duo_mock::MOCK_IKEY,
+            "--host",
+            &mock.host(),
+            "--ca-file",
+            &ca.display().to_string(),
+            "--plugin-so",
+            &plugin.display().to_string(),
+            "--skey-file",
+            &skey.display().to_string(),
+        ])
+        .unwrap();
+        let Command::Setup(args) = cli.command else {
+            unreachable!()
+        };
+        let detection = detect::detect(&host, &[]);
+        let model = initial_model(&args, &host, detection.clone(), None, false);
+        let (tx, _rx) = std::sync::mpsc::channel();
+        let exec = Executor {
+            host: host.clone(),
+            detection,
+            effects: tx,
+        };
+        let runner = Runner::new(host.clone()).unwrap();
+        Harness {
+            _sandbox: sandbox,
+            _bin: bin,
+            _inputs: inputs,
+            mock,
+            host,
+            model,
+            exec,
+            runner,
+        }
+    }
+
+    /// Update, then run every command in line (effects through the real runner) until quiet.
+    fn send(&mut self, e: Event) {
+        let mut queue = std::collections::VecDeque::from([e]);
+        while let Some(e) = queue.pop_front() {
+            for cmd in update(&mut self.model, e) {
+                match cmd {
+                    Cmd::Run(effect) => {
+                        let mut reports = Vec::new();
+                        let ok = self
+                            .runner
+                            .run(&effect, &mut |r| reports.push(Event::Report(r)));
+                        queue.extend(reports);
+                        queue.push_back(Event::EffectDone(ok));
+                    }
+                    other => queue.extend(self.exec.exec(other)),
+                }
+            }
+        }
+    }
+
+    fn key(&mut self, code: KeyCode) {
+        self.send(key(code));
+    }
+
+    fn draw(&self, theme: &Theme) -> Terminal<TestBackend> {
+        let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        t.draw(|f| view::view(&self.model, theme, f)).unwrap();
+        t
+    }
+
+    /// Snapshot in colour, and under NO_COLOR check that no cell carries a colour.
+    fn snap(&self, name: &str) {
+        let t = self.draw(&Theme { no_color: false });
+        let text = t.backend().to_string();
+        let root = self.host.root.dir().display().to_string();
+        let fixed = text.replace(
+            &root,
+            &"/tmp/SANDBOX"
+                .chars()
+                .chain(std::iter::repeat('_'))
+                .take(root.len())
+                .collect::<String>(),
+        );
+        insta::with_settings!({
+            filters => vec![
+                (r"localhost:\d{4,5}", "localhost:PORT_"),
+                (r"/tmp/\.tmp[A-Za-z0-9]{6}", "/tmp/.tmpXXXXXX"),
+                (r"\(\d+\.\ds\)", "(T.Ts)"),
+                (r"-?\+?\d+ s off", "N s off"),
+            ],
+            prepend_module_to_snapshot => false,
+        }, {
+            insta::assert_snapshot!(name, fixed);
+        });
+        let plain = self.draw(&Theme { no_color: true });
+        no_colour(plain.backend().buffer(), name);
+        // Same text either way: NO_COLOR changes styles only.
+        assert_eq!(
+            plain.backend().to_string(),
+            text,
+            "{name}: NO_COLOR changed the text"
+        );
+    }
+}
+
+fn no_colour(buf: &ratatui::buffer::Buffer, name: &str) {
+    for c in buf.content() {
+        assert!(
+            c.fg == Color::Reset && c.bg == Color::Reset,
+            "{name}: a colour under NO_COLOR: {c:?}"
+        );
+    }
+}
+
+/// Cells on `row` whose symbol starts the text `needle`, with their modifier.
+fn modifier_at(buf: &ratatui::buffer::Buffer, needle: &str) -> Option<Modifier> {
+    let w = buf.area.width as usize;
+    for y in 0..buf.area.height as usize {
+        let line: String = buf.content()[y * w..(y + 1) * w]
+            .iter()
+            .map(|c| c.symbol())
+            .collect();
+        if let Some(x) = line.find(needle) {
+            let col = line[..x].chars().count();
+            return Some(buf.content()[y * w + col].modifier);
+        }
+    }
+    None
+}
+
+#[test]
+fn every_screen_of_a_whole_run() {
+    let mut h = Harness::new();
+    h.snap("01_detection");
+    h.model.show_help = true;
+    h.snap("01_detection_help");
+    h.model.show_help = false;
+
+    h.key(KeyCode::Enter);
+    h.snap("02_credentials");
+    // A bad host is named before anything is sent.
+    let good = h.model.host.value.clone();
+    h.model.host.value = "https://api-x.duosecurity.com/".into();
+    h.model.focus = 2;
+    h.key(KeyCode::Enter);
+    assert_eq!(h.model.step, Step::Credentials);
+    h.snap("02_credentials_invalid");
+    h.model.host.value = good;
+    h.model.busy = Busy::Working(format!(
+        "Checking the keys with Duo ({})",
+        h.model.host.value
+    ));
+    h.snap("02_credentials_checking");
+    h.model.busy = Busy::Idle;
+    h.key(KeyCode::Enter);
+    assert_eq!(h.model.step, Step::Options, "{:?}", h.model.notice);
+    assert!(h.model.checked);
+    h.snap("03_options");
+    let mut skewed = h.model.clone();
+    skewed.notice = Some(Notice::Warn(
+        "Duo accepted the keys, but this clock is +93 s off Duo's: fix the time (NTP)".into(),
+    ));
+    std::mem::swap(&mut h.model, &mut skewed);
+    h.snap("03_options_clock_skew");
+    std::mem::swap(&mut h.model, &mut skewed);
+
+    h.key(KeyCode::Enter);
+    assert_eq!(h.model.step, Step::Server);
+    assert!(h.model.preview.is_some(), "{:?}", h.model.plan_error);
+    h.snap("04_server");
+
+    h.key(KeyCode::Enter);
+    assert_eq!(h.model.step, Step::Clients);
+    h.snap("05_clients");
+    h.key(KeyCode::Down);
+    h.key(KeyCode::Char(' '));
+    h.snap("05_clients_toggled");
+    let t = h.draw(&Theme { no_color: true });
+    assert!(modifier_at(t.backend().buffer(), "[").is_some());
+
+    h.key(KeyCode::Enter);
+    assert_eq!(h.model.step, Step::Review);
+    h.snap("06_review");
+
+    h.key(KeyCode::Enter);
+    assert_eq!(h.model.step, Step::Apply);
+    assert!(h.model.applied, "{:?}", h.model.notice);
+    h.snap("07_apply");
+    let conf = std::fs::read_to_string(h.host.path("/etc/openvpn/server/server.conf")).unwrap();
+    assert!(conf.contains("reneg-sec 0"));
+
+    h.key(KeyCode::Enter);
+    assert_eq!(h.model.step, Step::Restart);
+    assert_eq!(h.model.restart_state, RestartState::Ok("active".into()));
+    h.snap("08_restart");
+
+    h.key(KeyCode::Enter);
+    assert_eq!(h.model.step, Step::TestPush);
+    for c in "alice".chars() {
+        h.key(KeyCode::Char(c));
+    }
+    h.snap("09_push_user");
+    h.key(KeyCode::Enter);
+    assert!(
+        matches!(h.model.push, PushState::Finished { allowed: true, .. }),
+        "{:?}",
+        h.model.push
+    );
+    h.snap("09_push_allowed");
+
+    h.key(KeyCode::Enter);
+    assert_eq!(h.model.step, Step::Done);
+    h.snap("10_done");
+    h.key(KeyCode::Enter);
+    assert!(h.model.quit);
+    assert_eq!(h.model.exit_code, 0);
+    drop(h.mock);
+}
+
+#[test]
+fn a_failed_restart_shows_the_log_and_rolls_back() {
+    let mut h = Harness::new();
+    let before = std::fs::read(h.host.path("/etc/openvpn/server/server.conf")).unwrap();
+    for _ in 0..6 {
+        h.key(KeyCode::Enter); // detection, 3 fields, options, server
+    }
+    assert_eq!(h.model.step, Step::Clients);
+    h.key(KeyCode::Enter);
+    h.key(KeyCode::Enter);
+    assert!(h.model.applied);
+    h.model.step = Step::Restart;
+    h.model.notice = None;
+    h.send(Event::Report(Report::RestartFailed {
+        unit: "openvpn-server@server".into(),
+        message: "openvpn-server@server is failed after the restart".into(),
+        log: vec![
+            "Options error: --plugin: cannot open /usr/lib/duo-openvpn/libduo_openvpn_plugin.so"
+                .into(),
+            "Exiting due to fatal error".into(),
+        ],
+    }));
+    h.snap("08_restart_failed");
+    h.key(KeyCode::Char('r'));
+    assert!(
+        matches!(h.model.restart_state, RestartState::RolledBack(_)),
+        "{:?}",
+        h.model.restart_state
+    );
+    h.snap("08_restart_rolled_back");
+    assert_eq!(
+        std::fs::read(h.host.path("/etc/openvpn/server/server.conf")).unwrap(),
+        before
+    );
+    assert!(!h.host.path("/etc/duo-openvpn/duo.toml").exists());
+    h.key(KeyCode::Enter);
+    h.snap("10_done_rolled_back");
+}
+
+#[test]
+fn refused_credentials_and_a_refused_push() {
+    let mut h = Harness::new();
+    h.key(KeyCode::Enter);
+    h.model.skey.value = "WrongSecretKey00000000000000000000000000".into();
+    h.model.focus = 2;
+    h.key(KeyCode::Enter);
+    assert_eq!(h.model.step, Step::Credentials);
+    assert!(
+        matches!(&h.model.notice, Some(Notice::Error(e)) if e.contains("rejected")),
+        "{:?}",
+        h.model.notice
+    );
+    h.snap("02_credentials_refused");
+    h.model.skey.value = duo_mock::MOCK_SKEY.into();
+    h.key(KeyCode::Enter);
+    for _ in 0..4 {
+        h.key(KeyCode::Enter);
+    }
+    assert_eq!(h.model.step, Step::Apply);
+    h.key(KeyCode::Enter);
+    h.key(KeyCode::Enter);
+    assert_eq!(h.model.step, Step::TestPush);
+    for c in "bob".chars() {
+        h.key(KeyCode::Char(c));
+    }
+    h.key(KeyCode::Enter);
+    assert!(matches!(
+        h.model.push,
+        PushState::Finished { allowed: false, .. }
+    ));
+    h.snap("09_push_refused");
+    assert_eq!(h.model.exit_code, crate::cli::exit::DENIED);
+}
+
+#[test]
+fn q_and_esc_before_apply_change_nothing() {
+    let mut h = Harness::new();
+    let before = std::fs::read(h.host.path("/etc/openvpn/server/server.conf")).unwrap();
+    for _ in 0..6 {
+        h.key(KeyCode::Enter);
+    }
+    assert_eq!(h.model.step, Step::Clients);
+    h.key(KeyCode::Esc);
+    assert_eq!(h.model.step, Step::Server);
+    h.key(KeyCode::Esc);
+    h.key(KeyCode::Esc);
+    assert_eq!(h.model.step, Step::Credentials);
+    // In a text field, q is a letter; Ctrl-C quits.
+    h.key(KeyCode::Char('q'));
+    assert!(!h.model.quit);
+    h.key(KeyCode::Esc);
+    h.key(KeyCode::Char('q'));
+    assert!(h.model.quit);
+    assert_eq!(
+        std::fs::read(h.host.path("/etc/openvpn/server/server.conf")).unwrap(),
+        before
+    );
+    assert!(!h.host.path("/var/lib/duo-openvpn").exists());
+}
+
+#[test]
+fn no_color_keeps_meaning_in_modifiers() {
+    let mut h = Harness::new();
+    h.key(KeyCode::Enter);
+    let t = h.draw(&Theme { no_color: true });
+    let buf = t.backend().buffer();
+    // The focused field is reversed, the current step bold+underlined, the title reversed.
+    assert!(
+        modifier_at(buf, "DIMOCK")
+            .unwrap()
+            .contains(Modifier::REVERSED)
+    );
+    assert!(
+        modifier_at(buf, "Credentials    │")
+            .unwrap()
+            .contains(Modifier::BOLD | Modifier::UNDERLINED)
+    );
+    assert!(
+        modifier_at(buf, "duo-openvpn setup")
+            .unwrap()
+            .contains(Modifier::REVERSED)
+    );
+    // In colour the same cells carry colours instead.
+    let t = h.draw(&Theme { no_color: false });
+    let buf = t.backend().buffer();
+    let w = buf.area.width as usize;
+    let y = (0..buf.area.height as usize)
+        .find(|y| {
+            buf.content()[y * w..(y + 1) * w]
+                .iter()
+                .map(|c| c.symbol())
+                .collect::<String>()
+                .contains("DIMOCK")
+        })
+        .unwrap();
+    assert!(
+        buf.content()[y * w..(y + 1) * w]
+            .iter()
+            .any(|c| c.bg == Color::Cyan)
+    );
+}
