@@ -1,0 +1,55 @@
+//! How long one login may take, so that its answer always reaches OpenVPN in time.
+//!
+//! OpenVPN gives a deferred login `min(hand-window, reneg-sec / 2)` from the start of the key
+//! state (`auth_deferred_expire`; `hand-window` defaults to 60 s and setup sets `reneg-sec 0`).
+//! It does not watch the control file: it re-reads it on a backoff of 0,0,0,0,0,1,1,2,2,4,8 s
+//! (`cache_intervals` in `ssl_verify.c`; Debian builds have no inotify), comparing whole
+//! seconds with `>=`, so late in a login it looks only every 9 s, and a cached "pending" past
+//! the deadline is a failure even if the file already says `1`. The client, for its part,
+//! abandons its PUSH_REQUESTs `hand-window` (its own, 60 s by default, not pushable) after its
+//! TLS handshake.
+//!
+//! So with the defaults an answer written later than 60 − 9 s after the handshake began may
+//! be read too late. Take off a few seconds for the TLS handshake before our call and clock
+//! granularity, and every login gets at most [`MAX_LOGIN`] = 45 s, whatever `timeout_secs`
+//! says; a shorter `timeout_secs` is honoured. A login that runs out is refused with a reason
+//! ("Duo login timed out") well before OpenVPN would refuse it silently.
+//!
+//! Raising `hand-window` on the server and on every client would allow longer logins, but the
+//! plugin cannot see OpenVPN's options, so it does not assume it: the cap is fixed.
+
+use std::time::Duration;
+
+/// OpenVPN's default `hand-window`.
+pub const OPENVPN_HAND_WINDOW: Duration = Duration::from_secs(60);
+/// The longest OpenVPN goes without reading a pending control file (8 s cache, `>=`).
+pub const OPENVPN_POLL_LATENCY: Duration = Duration::from_secs(9);
+/// The TLS handshake before the verify call, and whole-second rounding.
+pub const MARGIN: Duration = Duration::from_secs(6);
+/// The most one login may take.
+pub const MAX_LOGIN: Duration = Duration::from_secs(
+    OPENVPN_HAND_WINDOW.as_secs() - OPENVPN_POLL_LATENCY.as_secs() - MARGIN.as_secs(),
+);
+
+/// The deadline for one login given `timeout_secs`, and whether the cap lowered it.
+pub fn login_deadline(configured: Duration) -> (Duration, bool) {
+    if configured > MAX_LOGIN {
+        (MAX_LOGIN, true)
+    } else {
+        (configured, false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_timeout_is_capped_under_the_hand_window() {
+        assert_eq!(MAX_LOGIN, Duration::from_secs(45));
+        let default = Duration::from_secs(duo::config::DEFAULT_TIMEOUT_SECS);
+        assert_eq!(login_deadline(default), (MAX_LOGIN, true));
+        let short = Duration::from_secs(20);
+        assert_eq!(login_deadline(short), (short, false));
+    }
+}

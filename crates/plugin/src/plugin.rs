@@ -1,0 +1,124 @@
+//! The plugin instance behind OpenVPN's handle, in safe Rust: what `open`, the verify call and
+//! `close` do once [`crate::entry`] has copied everything out of C.
+
+use std::ffi::c_int;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::args::{self, Source};
+use crate::deadline;
+use crate::env::{Var, VerifyEnv};
+use crate::ffi::{OPENVPN_PLUGIN_FUNC_DEFERRED, OPENVPN_PLUGIN_FUNC_ERROR};
+use crate::job::Job;
+use crate::limits;
+use crate::log::Logger;
+use crate::runtime::{self, Runtime};
+use crate::task::Shared;
+
+/// Marks a live handle, so a stale or foreign pointer is refused rather than used.
+const MAGIC: u64 = 0x6475_6f2d_6f76_706e; // "duo-ovpn"
+
+pub struct Plugin {
+    magic: u64,
+    log: Logger,
+    runtime: Runtime,
+}
+
+impl Plugin {
+    /// Read and check the configuration, build the Duo client (reading any CA file now, while
+    /// root), raise the open-files limit and start the background thread. `args` are the words
+    /// after the library path. The error is the one line to log.
+    pub fn open(args: &[String], log: Logger, openvpn: Option<&str>) -> Result<Plugin, String> {
+        let (config, source) = args::parse(args)?;
+        let client = duo::Client::new(&config.duo).map_err(|e| match &source {
+            Source::File(p) => format!("{p}: {e}"),
+            Source::Arguments => e.to_string(),
+        })?;
+        let (login_deadline, capped) = deadline::login_deadline(config.duo.timeout);
+        let files = match limits::raise_nofile() {
+            Ok((_, new)) => format!("open files {new}"),
+            Err(e) => {
+                log.warn(&format!(
+                    "{e}; each pending login holds a socket, so this many users can wait at once"
+                ));
+                "open files not raised".into()
+            }
+        };
+        let shared = Arc::new(Shared {
+            client,
+            failmode: config.duo.failmode,
+            username_from: config.username_from,
+            deadline: login_deadline,
+            log,
+        });
+        let runtime = Runtime::start(shared)?;
+        log.note(&format!(
+            "{} {} ready{}: Duo host {}, {}, failmode {}, user name from {}, logins answered \
+             within {} s{}, {} threads, {files}",
+            env!("CARGO_PKG_NAME"),
+            env!("CARGO_PKG_VERSION"),
+            openvpn.map(|v| format!(" in {v}")).unwrap_or_default(),
+            config.duo.host,
+            match &source {
+                Source::File(p) => format!("config {p}"),
+                Source::Arguments => "configured by plugin arguments (upstream form)".into(),
+            },
+            config.duo.failmode.as_str(),
+            config.username_from.as_str(),
+            login_deadline.as_secs(),
+            if capped {
+                format!(
+                    " (timeout_secs {} capped under OpenVPN's {} s hand-window)",
+                    config.duo.timeout.as_secs(),
+                    deadline::OPENVPN_HAND_WINDOW.as_secs()
+                )
+            } else {
+                String::new()
+            },
+            runtime::THREADS,
+        ));
+        Ok(Plugin {
+            magic: MAGIC,
+            log,
+            runtime,
+        })
+    }
+
+    pub fn is_valid(&self) -> bool {
+        self.magic == MAGIC
+    }
+
+    /// `AUTH_USER_PASS_VERIFY`: hand the copied environment to the runtime and return
+    /// `DEFERRED`. Only a missing control file (nothing to answer through) or a dead runtime
+    /// is refused here, synchronously.
+    pub fn verify(&self, env: VerifyEnv) -> c_int {
+        let received = Instant::now();
+        match &env.auth_control_file {
+            Var::Present(p) if !p.is_empty() => {}
+            other => {
+                self.log.err(&format!(
+                    "login refused: OpenVPN passed {} auth_control_file, so a deferred answer \
+                     is impossible",
+                    match other {
+                        Var::TooLong => "an overlong",
+                        _ => "no",
+                    }
+                ));
+                return OPENVPN_PLUGIN_FUNC_ERROR;
+            }
+        }
+        if self.runtime.submit(Job { env, received }) {
+            OPENVPN_PLUGIN_FUNC_DEFERRED
+        } else {
+            self.log
+                .err("login refused: the background thread is not running");
+            OPENVPN_PLUGIN_FUNC_ERROR
+        }
+    }
+
+    /// Stop the runtime and join its thread (pending logins: see [`crate::runtime`]).
+    pub fn close(mut self) {
+        self.magic = 0;
+        self.runtime.stop();
+    }
+}

@@ -1,0 +1,204 @@
+//! One login on the runtime: prepare, ask Duo within the deadline, answer OpenVPN, log one line.
+//!
+//! The [`Answer`] is owned here, outside the part that can fail: a panic in the login is
+//! caught and refused with a reason, and a task cancelled by shutdown drops its `Answer`,
+//! which refuses too. The log line names the user, the address, the factor (its description,
+//! never a passcode) and Duo's outcome.
+
+use std::any::Any;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use duo::login::{self, Denied, Outcome};
+use duo::{Client, Factor, Failmode, UsernameFrom};
+
+use crate::control_file::Answer;
+use crate::job::{self, Job};
+use crate::log::{Level, Logger};
+
+/// What every login task shares: built once in `open`.
+pub struct Shared {
+    pub client: Client,
+    pub failmode: Failmode,
+    pub username_from: UsernameFrom,
+    /// The whole login, from OpenVPN's call to the answer (see [`crate::deadline`]).
+    pub deadline: Duration,
+    pub log: Logger,
+}
+
+/// The decision for one login, before it is written.
+struct Verdict {
+    permit: bool,
+    /// For `auth_failed_reason_file` when refused.
+    reason: String,
+    /// The log line, without the user/address prefix.
+    line: String,
+    level: Level,
+}
+
+pub async fn run(shared: Arc<Shared>, job: Job) {
+    let Some((control, reason_file)) = job::answer_files(&job.env) else {
+        // The verify call checked this; nothing to answer if it is somehow gone.
+        return;
+    };
+    let answer = Answer::new(control, reason_file);
+    let who = who(&job, shared.username_from);
+
+    let verdict = match CatchUnwind(AssertUnwindSafe(decide(&shared, &job))).await {
+        Ok(v) => v,
+        Err(panic) => Verdict {
+            permit: false,
+            reason: "Duo login failed: internal error in the VPN server's Duo plugin".into(),
+            line: format!("denied: internal error ({})", panic_message(&*panic)),
+            level: Level::Err,
+        },
+    };
+    let elapsed = job.received.elapsed();
+    let written = if verdict.permit {
+        answer.allow()
+    } else {
+        answer.deny(&verdict.reason)
+    };
+    let mut line = format!("{who}: {} [{:.1} s]", verdict.line, elapsed.as_secs_f64());
+    let mut level = verdict.level;
+    if let Err(e) = written {
+        line.push_str(&format!(
+            "; could not write the answer ({e}): the client is probably gone"
+        ));
+        level = Level::Warn;
+    }
+    shared.log.log(level, &line);
+}
+
+/// "user alice from 192.0.2.7, factor push", from the raw job (for every outcome).
+fn who(job: &Job, from: UsernameFrom) -> String {
+    let user = job::username(&job.env, from).unwrap_or_else(|_| "(none)".into());
+    let ip = job::client_ip(&job.env).unwrap_or_else(|| "unknown address".into());
+    let factor = job::factor(&job.env)
+        .map(|f| f.describe())
+        .unwrap_or_else(|_| "(unusable)".into());
+    format!("user {user:?} from {ip}, factor {factor}")
+}
+
+async fn decide(shared: &Shared, job: &Job) -> Verdict {
+    let prepared = match job::prepare(&job.env, shared.username_from) {
+        Ok(p) => p,
+        Err(r) => {
+            return Verdict {
+                permit: false,
+                line: format!("denied before asking Duo: {}", r.detail),
+                reason: r.reason,
+                level: Level::Warn,
+            };
+        }
+    };
+    let remaining = shared.deadline.saturating_sub(job.received.elapsed());
+    let mut progress = |_| {};
+    let login = login::login(&shared.client, &prepared.request, remaining, &mut progress);
+    // `login` keeps its own deadline; this outer bound only guards against a step that does
+    // not, and then refuses (a hang is not an outage we may let users through on).
+    let outcome = match tokio::time::timeout(remaining + Duration::from_secs(1), login).await {
+        Ok(o) => o,
+        Err(_) => Outcome::Denied(Denied::TimedOut),
+    };
+    verdict(&outcome, shared.failmode, &prepared.request.factor)
+}
+
+fn verdict(outcome: &Outcome, failmode: Failmode, factor: &Factor) -> Verdict {
+    let permit = outcome.permits(failmode);
+    let level = match outcome {
+        Outcome::Allowed(_) | Outcome::Denied(_) => Level::Note,
+        // Duo unreachable or refusing our credentials: the administrator has to look.
+        Outcome::Unavailable(_) if permit => Level::Warn,
+        Outcome::Unavailable(_) | Outcome::Failed(_) => Level::Err,
+    };
+    Verdict {
+        permit,
+        reason: user_reason(outcome, factor),
+        line: outcome.describe(failmode),
+        level,
+    }
+}
+
+/// `Outcome::user_reason`, except for a refused passcode: Duo answers it with the status
+/// `deny`, which `user_reason` words as a denied push.
+fn user_reason(outcome: &Outcome, factor: &Factor) -> String {
+    match (outcome, factor) {
+        (Outcome::Denied(Denied::FactorDenied { status, .. }), Factor::Passcode(_))
+            if status == "deny" =>
+        {
+            "Duo passcode not accepted".into()
+        }
+        _ => outcome.user_reason(),
+    }
+}
+
+/// `catch_unwind` for a future: each poll runs inside it.
+struct CatchUnwind<F>(AssertUnwindSafe<F>);
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, Box<dyn Any + Send>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: structural pinning of the only field; it is never moved out.
+        let inner = unsafe { self.map_unchecked_mut(|s| &mut s.0.0) };
+        match catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Err(p) => Poll::Ready(Err(p)),
+        }
+    }
+}
+
+pub fn panic_message(p: &(dyn Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_future_is_caught() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let r = rt.block_on(CatchUnwind(AssertUnwindSafe(async {
+            if true {
+                panic!("boom");
+            }
+        })));
+        assert_eq!(panic_message(&*r.unwrap_err()), "boom");
+    }
+
+    #[test]
+    fn outages_follow_failmode_and_are_loud() {
+        let o = Outcome::Unavailable(duo::Error::Timeout(Duration::from_secs(1)));
+        let v = verdict(&o, Failmode::Secure, &Factor::Auto);
+        assert!(!v.permit);
+        assert_eq!(v.level, Level::Err);
+        assert_eq!(v.reason, "Duo is unavailable");
+        let v = verdict(&o, Failmode::Safe, &Factor::Auto);
+        assert!(v.permit);
+        assert_eq!(v.level, Level::Warn);
+    }
+
+    #[test]
+    fn a_refused_passcode_is_not_called_a_denied_push() {
+        let o = Outcome::Denied(Denied::FactorDenied {
+            status: "deny".into(),
+            status_msg: "Incorrect passcode. Please try again.".into(),
+        });
+        let v = verdict(&o, Failmode::Safe, &Factor::Passcode("1".into()));
+        assert_eq!(v.reason, "Duo passcode not accepted");
+        let v = verdict(&o, Failmode::Safe, &Factor::Push(None));
+        assert_eq!(v.reason, "Duo push denied");
+    }
+}
