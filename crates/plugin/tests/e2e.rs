@@ -7,7 +7,10 @@
 //! - failmode and SIGHUP: an outage refused under `secure`, `duo.toml` switched to `safe`,
 //!   `kill -HUP` (the plugin re-opens as nobody), the outage let in, then a normal login;
 //! - fifty logins waiting on slow pushes at once, a bypass user let in meanwhile, the server's
-//!   thread count sampled throughout.
+//!   thread count sampled throughout;
+//! - the deadline: a push approved just before the plugin's 45 s cap still connects (OpenVPN
+//!   reads the answer before its own 60 s `hand-window`), and one never answered is refused
+//!   with its reason before OpenVPN would refuse it silently.
 //!
 //! Needs root and /dev/net/tun; fails saying so unless `DUO_OPENVPN_SKIP_E2E=1`.
 
@@ -358,5 +361,69 @@ fn fifty_pending_logins_and_a_bypass() {
         server.log_lines("factor push: allowed").len(),
         n + 1,
         "fifty approvals and the bypass"
+    );
+}
+
+#[test]
+fn answers_land_inside_openvpns_deadline() {
+    if !testkit::e2e_enabled() {
+        return;
+    }
+    let _turn = testkit::exclusive();
+    let started = Instant::now();
+    let dir = testkit::workdir().unwrap();
+    let pki = Pki::generate(dir.path(), &[]).unwrap();
+    let mock = MockDuo::start(MockConfig::default()).unwrap();
+    let cap = duo_openvpn_plugin::deadline::MAX_LOGIN;
+    // Approved two seconds before the plugin would give up.
+    mock.set_push_delay(cap - Duration::from_secs(2));
+    // The default timeout_secs (60), which the plugin caps.
+    let toml = duo_toml(
+        &mock,
+        dir.path(),
+        Failmode::Secure,
+        UsernameFrom::Username,
+        None,
+    );
+    let mut options = ServerOptions::new(&pki, 64, toml);
+    options.client_certs = false;
+    let server = options.start().unwrap();
+    let hand_window = duo_openvpn_plugin::deadline::OPENVPN_HAND_WINDOW;
+    let long = hand_window + Duration::from_secs(15);
+
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut c = ClientOptions::new(&pki, &server, users::APPROVES, "push")
+                .start()
+                .unwrap();
+            let o = c.wait_outcome(long);
+            assert!(o.is_connected(), "a late approval: {o:?}");
+            eprintln!(
+                "late approval connected after {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+        });
+        s.spawn(|| {
+            let t = Instant::now();
+            let mut c = ClientOptions::new(&pki, &server, users::NEVER_ANSWERS, "push")
+                .start()
+                .unwrap();
+            match c.wait_outcome(long) {
+                Outcome::AuthFailed(line) => assert!(
+                    line.contains("AUTH_FAILED,Duo login timed out"),
+                    "refused by OpenVPN's deadline, not ours: {line}"
+                ),
+                o => panic!("never answered: {o:?}"),
+            }
+            assert!(t.elapsed() < hand_window, "{:?}", t.elapsed());
+            eprintln!(
+                "unanswered push refused after {:.1} s",
+                t.elapsed().as_secs_f64()
+            );
+        });
+    });
+    eprintln!(
+        "answers_land_inside_openvpns_deadline: {:.1} s",
+        started.elapsed().as_secs_f64()
     );
 }
