@@ -1,6 +1,19 @@
 //! Lossless OpenVPN config documents: OpenVPN's own tokenizer, directives, inline blocks, and the
 //! edits duo-openvpn setup makes with their exact inverse. No I/O: callers read and write files.
 //!
+//! Decisions worth knowing:
+//! - [`tokenize`] is `parse_line` from OpenVPN's options.c, corner cases included; a test feeds
+//!   random lines to a real `openvpn` and compares the argv it hands a plugin.
+//! - [`Document::parse`] fails (naming the 1-based line) where OpenVPN would refuse the file: a
+//!   line it cannot tokenize, an inline block never closed. NUL bytes and non-UTF-8 content are
+//!   refused too (a binary file; a Latin-1 comment). Lines of 255+ bytes and lines of more than
+//!   16 words are [`Warning`]s: OpenVPN's handling of them varies between versions.
+//! - Rendering is the input, byte for byte: BOM, each line's LF/CRLF, a missing final newline.
+//! - Edits ([`ensure_server`], [`ensure_client`]) are idempotent and return [`Change`]s; each
+//!   records what it replaced. [`undo_all`] on the unchanged document gives back the original
+//!   bytes; on a document edited since, it finds our lines by content (and neighbouring lines),
+//!   removes only them, restores what they replaced and reports what it could not find.
+//!
 //! ```
 //! use ovpn_config::{Document, ensure_client, undo_all};
 //!
