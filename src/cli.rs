@@ -111,6 +111,9 @@ pub struct SetupArgs {
     /// Do not restart the OpenVPN service.
     #[arg(long)]
     pub no_restart: bool,
+    /// Access Server: replace another post-auth script (uninstall puts it back).
+    #[arg(long)]
+    pub replace_post_auth_script: bool,
     /// Send a live test push to USER at the end (a refusal exits 1, after the changes).
     #[arg(long, value_name = "USER")]
     pub test_user: Option<String>,

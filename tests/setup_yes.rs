@@ -52,7 +52,11 @@ fn missing_answers_without_a_terminal_exit_2_naming_every_one() {
     let o = s.run(&["setup", "--yes", "--root", &root, "--ikey", MOCK_IKEY]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("--skey-file") && err.contains("--host") && !err.contains("--ikey"), "{}", text(&o));
+    assert!(
+        err.contains("--skey-file") && err.contains("--host") && !err.contains("--ikey"),
+        "{}",
+        text(&o)
+    );
     assert_eq!(s.tree(), before, "nothing may change");
 }
 
@@ -62,12 +66,23 @@ fn invalid_values_are_named_and_the_secret_never_echoed() {
     let root = s.root().display().to_string();
     let skey = s.skey_file("tooshort-secret-value");
     let o = s.run(&[
-        "setup", "--yes", "--root", &root, "--ikey", "DIBAD", "--skey-file", &skey.display().to_string(), "--host",
+        "setup",
+        "--yes",
+        "--root",
+        &root,
+        "--ikey",
+        "DIBAD",
+        "--skey-file",
+        &skey.display().to_string(),
+        "--host",
         "https://x/",
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let all = text(&o);
-    assert!(all.contains("--ikey") && all.contains("--skey-file") && all.contains("--host"), "{all}");
+    assert!(
+        all.contains("--ikey") && all.contains("--skey-file") && all.contains("--host"),
+        "{all}"
+    );
     assert!(!all.contains("tooshort-secret-value"), "{all}");
 }
 
@@ -81,8 +96,14 @@ fn dry_run_changes_no_byte() {
     let o = s.run(&strs(&args));
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains("+++ b/etc/openvpn/server/server.conf"), "{out}");
-    assert!(out.contains("+reneg-sec 0") && out.contains("-auth-retry nointeract"), "{out}");
+    assert!(
+        out.contains("+++ b/etc/openvpn/server/server.conf"),
+        "{out}"
+    );
+    assert!(
+        out.contains("+reneg-sec 0") && out.contains("-auth-retry nointeract"),
+        "{out}"
+    );
     assert_eq!(s.tree(), before);
     assert!(!s.calls().contains("restart"), "{}", s.calls());
 }
@@ -108,21 +129,39 @@ fn setup_is_idempotent_and_uninstall_restores_every_byte() {
     );
     assert!(conf.contains(&plugin_line), "{conf}");
     let toml = std::fs::read_to_string(s.path("/etc/duo-openvpn/duo.toml")).unwrap();
-    assert!(toml.contains(&format!("ca_file = \"{}/etc/duo-openvpn/ca.pem\"", s.root().display())), "{toml}");
+    assert!(
+        toml.contains(&format!(
+            "ca_file = \"{}/etc/duo-openvpn/ca.pem\"",
+            s.root().display()
+        )),
+        "{toml}"
+    );
     use std::os::unix::fs::MetadataExt;
     let md = std::fs::metadata(s.path("/etc/duo-openvpn/duo.toml")).unwrap();
     assert_eq!(md.mode() & 0o777, 0o640);
     if unsafe { libc_geteuid() } == 0 {
         assert_eq!(md.uid(), 0);
     }
-    assert!(s.calls().contains("systemctl restart openvpn-server@server"), "{}", s.calls());
-    assert!(!text(&o).contains(MOCK_SKEY), "the secret leaked into the output");
+    assert!(
+        s.calls()
+            .contains("systemctl restart openvpn-server@server"),
+        "{}",
+        s.calls()
+    );
+    assert!(
+        !text(&o).contains(MOCK_SKEY),
+        "the secret leaked into the output"
+    );
 
     // Twice: nothing changes the second time.
     let after_first = s.tree();
     let o = s.run(&strs(&args));
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("Already set up"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("Already set up"),
+        "{}",
+        text(&o)
+    );
     assert_eq!(s.tree(), after_first);
 
     // status: healthy.
@@ -137,8 +176,16 @@ fn setup_is_idempotent_and_uninstall_restores_every_byte() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let o = s.run(&["uninstall", "--root", &root, "--yes"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("restored byte for byte"), "{}", text(&o));
-    assert_eq!(s.tree(), before, "uninstall must give back exactly what was there");
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("restored byte for byte"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(
+        s.tree(),
+        before,
+        "uninstall must give back exactly what was there"
+    );
 
     // status now: not set up (exit 2).
     let o = s.run(&["status", "--root", &root]);
@@ -153,15 +200,24 @@ fn uninstall_keeps_the_admins_later_edits() {
     let o = s.run(&strs(&args));
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let conf = s.path("/etc/openvpn/server/server.conf");
-    let edited = std::fs::read_to_string(&conf).unwrap().replace("verb 3\n", "verb 4\n# added by the admin\n");
+    let edited = std::fs::read_to_string(&conf)
+        .unwrap()
+        .replace("verb 3\n", "verb 4\n# added by the admin\n");
     std::fs::write(&conf, &edited).unwrap();
     let root = s.root().display().to_string();
     let o = s.run(&["uninstall", "--root", &root, "--yes"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("our lines removed, other edits kept"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("our lines removed, other edits kept"),
+        "{}",
+        text(&o)
+    );
     let now = std::fs::read_to_string(&conf).unwrap();
     let original = std::fs::read_to_string(format!("{}/server.conf", common::ASSETS)).unwrap();
-    assert_eq!(now, original.replace("verb 3\n", "verb 4\n# added by the admin\n"));
+    assert_eq!(
+        now,
+        original.replace("verb 3\n", "verb 4\n# added by the admin\n")
+    );
     assert!(!s.path("/etc/duo-openvpn").exists() && !s.path("/var/lib/duo-openvpn").exists());
 }
 
@@ -174,9 +230,17 @@ fn refused_test_push_exits_1_after_the_changes() {
     args.extend(["--test-user".into(), "bob".into(), "--no-restart".into()]);
     let o = s.run(&strs(&args));
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("REFUSED"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("REFUSED"),
+        "{}",
+        text(&o)
+    );
     assert!(s.path("/var/lib/duo-openvpn/manifest.json").exists());
-    assert!(!s.calls().contains("restart"), "--no-restart: {}", s.calls());
+    assert!(
+        !s.calls().contains("restart"),
+        "--no-restart: {}",
+        s.calls()
+    );
 }
 
 #[test]
@@ -190,7 +254,11 @@ fn refused_credentials_change_nothing() {
     args[i + 1] = skey.display().to_string();
     let o = s.run(&strs(&args));
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("Nothing was changed"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("Nothing was changed"),
+        "{}",
+        text(&o)
+    );
     assert_eq!(s.tree(), before);
 }
 
@@ -204,8 +272,16 @@ fn demo_yes_runs_without_a_terminal() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("test push: ALLOWED: alice approved"), "{out}");
-    let dir = out.lines().find_map(|l| l.strip_prefix("The demo sandbox is kept at ")).unwrap().trim().to_string();
-    let o = std::process::Command::new(common::BIN).args(["uninstall", "--yes", "--root", &dir]).output().unwrap();
+    let dir = out
+        .lines()
+        .find_map(|l| l.strip_prefix("The demo sandbox is kept at "))
+        .unwrap()
+        .trim()
+        .to_string();
+    let o = std::process::Command::new(common::BIN)
+        .args(["uninstall", "--yes", "--root", &dir])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -220,9 +296,17 @@ fn neither_openvpn_nor_access_server_says_what_next() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("setup --demo"), "{}", text(&o));
-    // Access Server alone: detected and handed over (not handled by this path yet).
-    common::write(&d.path().join("usr/local/openvpn_as/scripts/sacli"), b"#!/bin/sh\n", 0o755);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("setup --demo"),
+        "{}",
+        text(&o)
+    );
+    // Access Server alone: detected, and its own answers asked for.
+    common::write(
+        &d.path().join("usr/local/openvpn_as/scripts/sacli"),
+        b"#!/bin/sh\n",
+        0o755,
+    );
     let o = std::process::Command::new(common::BIN)
         .args(["setup", "--yes", "--root", &d.path().display().to_string()])
         .env("PATH", "/nonexistent")
@@ -230,7 +314,11 @@ fn neither_openvpn_nor_access_server_says_what_next() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("Access Server detected"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("(Access Server)"),
+        "{}",
+        text(&o)
+    );
 }
 
 unsafe fn libc_geteuid() -> u32 {

@@ -14,32 +14,67 @@ struct Tmux {
 impl Tmux {
     fn start(name: &str, cmd: &str, env: &[(&str, &str)]) -> Tmux {
         assert!(
-            Command::new("tmux").arg("-V").output().map(|o| o.status.success()).unwrap_or(false),
+            Command::new("tmux")
+                .arg("-V")
+                .output()
+                .map(|o| o.status.success())
+                .unwrap_or(false),
             "tmux is needed for this test (scripts/test-all installs it)"
         );
-        let t = Tmux { socket: format!("duo-openvpn-test-{}-{name}", std::process::id()), session: name.into() };
+        let t = Tmux {
+            socket: format!("duo-openvpn-test-{}-{name}", std::process::id()),
+            session: name.into(),
+        };
         let mut c = Command::new("tmux");
-        c.args(["-L", &t.socket, "-f", "/dev/null", "new-session", "-d", "-x", "80", "-y", "24", "-s", &t.session]);
+        c.args([
+            "-L",
+            &t.socket,
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-x",
+            "80",
+            "-y",
+            "24",
+            "-s",
+            &t.session,
+        ]);
         for (k, v) in env {
             c.args(["-e", &format!("{k}={v}")]);
         }
         c.arg(cmd);
         let o = c.output().unwrap();
-        assert!(o.status.success(), "tmux: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "tmux: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         t
     }
 
     fn screen(&self, escapes: bool) -> String {
-        let mut args = vec!["-L", &self.socket, "capture-pane", "-p", "-t", &self.session];
+        let mut args = vec![
+            "-L",
+            &self.socket,
+            "capture-pane",
+            "-p",
+            "-t",
+            &self.session,
+        ];
         if escapes {
             args.push("-e");
         }
-        String::from_utf8_lossy(&Command::new("tmux").args(&args).output().unwrap().stdout).into_owned()
+        String::from_utf8_lossy(&Command::new("tmux").args(&args).output().unwrap().stdout)
+            .into_owned()
     }
 
     fn keys(&self, keys: &[&str]) {
         for k in keys {
-            let o = Command::new("tmux").args(["-L", &self.socket, "send-keys", "-t", &self.session, k]).output().unwrap();
+            let o = Command::new("tmux")
+                .args(["-L", &self.socket, "send-keys", "-t", &self.session, k])
+                .output()
+                .unwrap();
             assert!(o.status.success());
             std::thread::sleep(Duration::from_millis(60));
         }
@@ -63,7 +98,9 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).output();
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
     }
 }
 
@@ -73,20 +110,35 @@ fn the_whole_demo_wizard_keystroke_by_keystroke() {
     let cmd = format!("{} setup --demo; echo EXIT=$?; sleep 120", common::BIN);
     let t = Tmux::start("demo", &cmd, &[]);
     let s = t.wait("1. Detection", 30);
-    assert!(s.contains("/etc/openvpn/server/server.conf") && s.contains("openvpn-server@server active"), "{s}");
+    assert!(
+        s.contains("/etc/openvpn/server/server.conf") && s.contains("openvpn-server@server active"),
+        "{s}"
+    );
     t.keys(&["Enter"]);
     let s = t.wait("Integration key", 10);
-    assert!(s.contains("DIMOCK0000000000000A") && s.contains("(40 characters)"), "{s}");
-    assert!(!s.contains(duo_mock::MOCK_SKEY), "the secret is on the screen:\n{s}");
+    assert!(
+        s.contains("DIMOCK0000000000000A") && s.contains("(40 characters)"),
+        "{s}"
+    );
+    assert!(
+        !s.contains(duo_mock::MOCK_SKEY),
+        "the secret is on the screen:\n{s}"
+    );
     t.keys(&["Enter", "Enter", "Enter"]);
     let s = t.wait("Duo accepted the integration key and secret key", 20);
     assert!(s.contains("3. Options"), "{s}");
     t.keys(&["Enter"]);
     let s = t.wait("+reneg-sec 0", 10);
-    assert!(s.contains("+++ b/etc/openvpn/server/server.conf") && s.contains("+plugin "), "{s}");
+    assert!(
+        s.contains("+++ b/etc/openvpn/server/server.conf") && s.contains("+plugin "),
+        "{s}"
+    );
     t.keys(&["Enter"]);
     let s = t.wait("5. Client profiles ─", 10);
-    assert!(s.contains("[x] /home/alice/alice.ovpn") && s.contains("[x] /root/bob.ovpn"), "{s}");
+    assert!(
+        s.contains("[x] /home/alice/alice.ovpn") && s.contains("[x] /root/bob.ovpn"),
+        "{s}"
+    );
     t.keys(&["Enter"]);
     let s = t.wait("Installed (owner, mode)", 10);
     assert!(s.contains("root:nogroup 0640"), "{s}");
@@ -99,20 +151,35 @@ fn the_whole_demo_wizard_keystroke_by_keystroke() {
     assert!(s.contains("alice"), "{s}");
     t.keys(&["Enter"]);
     let s = t.wait("ALLOWED: alice approved the push", 30);
-    assert!(s.contains("Pushed a login request") || s.contains("sent auto"), "{s}");
+    assert!(
+        s.contains("Pushed a login request") || s.contains("sent auto"),
+        "{s}"
+    );
     t.keys(&["Enter"]);
     t.wait("Duo now guards this OpenVPN server", 10);
     t.keys(&["Enter"]);
     let s = t.wait("EXIT=", 20);
     assert!(s.contains("EXIT=0"), "{s}");
     // The terminal is back to normal and the sandbox path is printed; undo it.
-    let dir = s.lines().find_map(|l| l.trim().strip_prefix("Undo it all:  duo-openvpn uninstall --root ")).map(|r| r.trim_end_matches(" --yes").trim().to_string());
+    let dir = s
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Undo it all:  duo-openvpn uninstall --root ")
+        })
+        .map(|r| r.trim_end_matches(" --yes").trim().to_string());
     if let Some(dir) = dir {
-        let o = Command::new(common::BIN).args(["uninstall", "--yes", "--root", &dir]).output().unwrap();
+        let o = Command::new(common::BIN)
+            .args(["uninstall", "--yes", "--root", &dir])
+            .output()
+            .unwrap();
         assert_eq!(o.status.code(), Some(0), "{}", common::text(&o));
         let _ = std::fs::remove_dir_all(&dir);
     }
-    eprintln!("the demo wizard in tmux took {:.1}s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "the demo wizard in tmux took {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
 }
 
 #[test]
@@ -125,14 +192,32 @@ fn no_color_and_quitting_before_apply_changes_nothing() {
     let styled = t.screen(true);
     // Reverse video marks the focused field; no colour codes at all (39/49 are "default").
     let sgr = sgr_params(&styled);
-    assert!(sgr.iter().any(|p| p.contains(&7)), "no reverse video under NO_COLOR:\n{styled:?}");
+    assert!(
+        sgr.iter().any(|p| p.contains(&7)),
+        "no reverse video under NO_COLOR:\n{styled:?}"
+    );
     let colour = |n: &u32| matches!(n, 30..=38 | 40..=48 | 90..=97 | 100..=107);
-    assert!(!sgr.iter().any(|p| p.iter().any(colour)), "a colour under NO_COLOR:\n{styled:?}");
+    assert!(
+        !sgr.iter().any(|p| p.iter().any(colour)),
+        "a colour under NO_COLOR:\n{styled:?}"
+    );
     t.keys(&["Escape", "q"]);
     let s = t.wait("EXIT=", 10);
-    assert!(s.contains("Nothing was changed.") && s.contains("EXIT=0"), "{s}");
-    let dir = s.lines().find_map(|l| l.trim().strip_prefix("The demo sandbox is kept at ")).unwrap().trim().to_string();
-    assert!(!std::path::Path::new(&dir).join("var/lib/duo-openvpn").exists());
+    assert!(
+        s.contains("Nothing was changed.") && s.contains("EXIT=0"),
+        "{s}"
+    );
+    let dir = s
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("The demo sandbox is kept at "))
+        .unwrap()
+        .trim()
+        .to_string();
+    assert!(
+        !std::path::Path::new(&dir)
+            .join("var/lib/duo-openvpn")
+            .exists()
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -142,9 +227,16 @@ fn sgr_params(s: &str) -> Vec<Vec<u32>> {
     let mut rest = s;
     while let Some(i) = rest.find("\x1b[") {
         rest = &rest[i + 2..];
-        let end = rest.find(|c: char| !(c.is_ascii_digit() || c == ';')).unwrap_or(rest.len());
+        let end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == ';'))
+            .unwrap_or(rest.len());
         if rest[end..].starts_with('m') {
-            out.push(rest[..end].split(';').filter_map(|p| p.parse().ok()).collect());
+            out.push(
+                rest[..end]
+                    .split(';')
+                    .filter_map(|p| p.parse().ok())
+                    .collect(),
+            );
         }
     }
     out

@@ -20,6 +20,7 @@ struct Status {
     config: Option<String>,
     config_error: Option<String>,
     servers: Vec<(String, bool, Option<String>)>,
+    access_server: Option<String>,
     problems: Vec<String>,
     duo: Option<String>,
     duo_error: Option<(String, bool)>,
@@ -39,23 +40,48 @@ pub fn run(args: StatusArgs) -> u8 {
         }
         s.manifest = Some(host.display_path(MANIFEST_PATH));
     }
+    let access = manifest.as_ref().and_then(|m| m.access_server.clone());
+    let community = manifest
+        .as_ref()
+        .is_none_or(|m| !m.installed.is_empty() || !m.edited.is_empty());
+    if let Some(r) = &access {
+        let sacli = access_server::SacliCommand::new(&r.sacli);
+        match access_server::inspect(&sacli) {
+            Ok(i) if i.current_is_ours() => {
+                s.access_server = Some(format!(
+                    "our post-auth script is installed ({})",
+                    r.sacli.display()
+                ))
+            }
+            Ok(_) => s
+                .problems
+                .push("Access Server: our post-auth script is no longer installed".into()),
+            Err(e) => s.problems.push(format!("Access Server: {e}")),
+        }
+    }
     let plugin = host.path(PLUGIN_PATH);
-    if plugin.is_file() {
+    if !community {
+        // Access Server only: no plugin and no duo.toml on this system.
+    } else if plugin.is_file() {
         s.plugin = Some(plugin.display().to_string());
     } else {
         s.problems
             .push(format!("{}: the plugin is not installed", plugin.display()));
     }
     let cfg_path = host.path(CONFIG_PATH);
-    let config = match Config::load(&cfg_path) {
-        Ok(c) => {
-            s.config = Some(cfg_path.display().to_string());
-            Some(c)
-        }
-        Err(e) => {
-            s.config_error = Some(e.to_string());
-            s.problems.push(e.to_string());
-            None
+    let config = if !community {
+        None
+    } else {
+        match Config::load(&cfg_path) {
+            Ok(c) => {
+                s.config = Some(cfg_path.display().to_string());
+                Some(c)
+            }
+            Err(e) => {
+                s.config_error = Some(e.to_string());
+                s.problems.push(e.to_string());
+                None
+            }
         }
     };
     // The server configs setup edited (or none when there is no manifest).
@@ -125,6 +151,7 @@ pub fn run(args: StatusArgs) -> u8 {
             "plugin": s.plugin,
             "config": s.config,
             "config_error": s.config_error,
+            "access_server": s.access_server,
             "servers": s.servers.iter().map(|(p, ok, u)| json!({"path": p, "plugin_line_ok": ok, "unit": u})).collect::<Vec<_>>(),
             "duo": {"ok": s.duo.is_some(), "error": s.duo_error.as_ref().map(|e| &e.0), "clock_skew_secs": s.skew},
             "problems": s.problems,
@@ -137,6 +164,9 @@ pub fn run(args: StatusArgs) -> u8 {
     show("manifest", &s.manifest);
     show("plugin", &s.plugin);
     show("config", &s.config);
+    if let Some(a) = &s.access_server {
+        println!("{:<10} {a}", "access");
+    }
     for (p, ok, u) in &s.servers {
         println!(
             "{:<10} {p}: plugin line {}{}",

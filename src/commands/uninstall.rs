@@ -92,6 +92,17 @@ pub fn describe(host: &Host, m: &Manifest) -> String {
             None => s.push_str(&format!("  {}: {}; removed\n", i.path, i.what)),
         }
     }
+    if let Some(r) = &m.access_server {
+        s.push_str(&format!(
+            "  Access Server: remove our post-auth script{} ({} start)\n",
+            if r.previous.is_some() {
+                " and put the previous one back"
+            } else {
+                ""
+            },
+            r.sacli.display()
+        ));
+    }
     if let Some(u) = &m.unit {
         s.push_str(&format!("  then restart {u}\n"));
     }
@@ -105,6 +116,21 @@ pub fn undo(host: &Host, restart: bool) -> Result<Vec<String>, String> {
     };
     let mut out = Vec::new();
     let mut problems = Vec::new();
+    if let Some(r) = &m.access_server {
+        let sacli = access_server::SacliCommand::new(&r.sacli);
+        match access_server::uninstall(&sacli, r, None) {
+            Ok(rep) => {
+                out.push(
+                    format!("Access Server post-auth script: {:?}", rep.outcome).to_lowercase(),
+                );
+                out.extend(rep.notes.iter().map(|n| format!("  {n}")));
+            }
+            Err(e) => {
+                // Keep the manifest: it holds what is needed to try again.
+                return Err(format!("Access Server: {e}; nothing was undone"));
+            }
+        }
+    }
     for e in m.edited.iter().rev() {
         let real = host.path(&e.path);
         let current = match std::fs::read(&real) {

@@ -26,6 +26,10 @@ pub struct Manifest {
     pub created_dirs: Vec<String>,
     pub installed: Vec<Installed>,
     pub edited: Vec<Edited>,
+    /// Access Server: our post-auth script and what was there before (may hold another
+    /// script verbatim: this file is root-only, 0600).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_server: Option<access_server::InstallRecord>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

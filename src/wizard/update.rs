@@ -409,7 +409,10 @@ pub fn effect_label(e: &Effect) -> String {
         Effect::InstallFile(i) => format!("install {} ({:04o})", i.dest, i.mode),
         Effect::WriteFile(f) => format!("edit {}", f.path),
         Effect::Restart { unit } => format!("restart {unit}"),
-        Effect::TestPush { user } => format!("test push to {user}"),
+        Effect::TestPush { user } | Effect::TestPushWith { user, .. } => {
+            format!("test push to {user}")
+        }
+        Effect::InstallAccessServer(_) => "install the Access Server post-auth script".into(),
         Effect::DuoCheck(_) => "check the credentials".into(),
         Effect::Rollback => "roll back".into(),
     }

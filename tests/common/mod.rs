@@ -34,12 +34,28 @@ impl Sandbox {
         };
         std::fs::set_permissions(s.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         let asset = |n: &str| std::fs::read(Path::new(ASSETS).join(n)).unwrap();
-        write(&s.path("/etc/openvpn/server/server.conf"), &asset("server.conf"), 0o644);
-        write(&s.path("/home/alice/alice.ovpn"), &asset("alice.ovpn"), 0o600);
+        write(
+            &s.path("/etc/openvpn/server/server.conf"),
+            &asset("server.conf"),
+            0o644,
+        );
+        write(
+            &s.path("/home/alice/alice.ovpn"),
+            &asset("alice.ovpn"),
+            0o600,
+        );
         write(&s.path("/root/bob.ovpn"), &asset("bob.ovpn"), 0o600);
-        write(&s.path("/etc/openvpn/client/laptop.conf"), &asset("laptop.conf"), 0o640);
+        write(
+            &s.path("/etc/openvpn/client/laptop.conf"),
+            &asset("laptop.conf"),
+            0o640,
+        );
         for prog in ["systemctl", "openvpn", "journalctl"] {
-            write(&s.bin.path().join(prog), &asset(&format!("bin/{prog}")), 0o755);
+            write(
+                &s.bin.path().join(prog),
+                &asset(&format!("bin/{prog}")),
+                0o755,
+            );
         }
         s
     }
@@ -69,8 +85,15 @@ impl Sandbox {
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(BIN);
         c.args(args);
-        let path = format!("{}:{}", self.bin.path().display(), std::env::var("PATH").unwrap_or_default());
-        c.env("PATH", path).env_remove("DUO_SKEY").env_remove("DUO_OPENVPN_PLUGIN_SO").stdin(Stdio::null());
+        let path = format!(
+            "{}:{}",
+            self.bin.path().display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        c.env("PATH", path)
+            .env_remove("DUO_SKEY")
+            .env_remove("DUO_OPENVPN_PLUGIN_SO")
+            .stdin(Stdio::null());
         c
     }
 
@@ -93,17 +116,33 @@ pub fn tree(root: &Path) -> BTreeMap<String, String> {
     use std::os::unix::fs::MetadataExt;
     let mut out = BTreeMap::new();
     fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
-        let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
         entries.sort();
         for p in entries {
             let m = std::fs::symlink_metadata(&p).unwrap();
             let rel = p.strip_prefix(root).unwrap().display().to_string();
             if m.is_dir() {
-                out.insert(rel, format!("dir {:o} {}:{}", m.mode() & 0o7777, m.uid(), m.gid()));
+                out.insert(
+                    rel,
+                    format!("dir {:o} {}:{}", m.mode() & 0o7777, m.uid(), m.gid()),
+                );
                 walk(root, &p, out);
             } else {
                 let bytes = std::fs::read(&p).unwrap();
-                out.insert(rel, format!("{:x} {:o} {}:{} {}", fnv(&bytes), m.mode() & 0o7777, m.uid(), m.gid(), bytes.len()));
+                out.insert(
+                    rel,
+                    format!(
+                        "{:x} {:o} {}:{} {}",
+                        fnv(&bytes),
+                        m.mode() & 0o7777,
+                        m.uid(),
+                        m.gid(),
+                        bytes.len()
+                    ),
+                );
             }
         }
     }
@@ -112,9 +151,16 @@ pub fn tree(root: &Path) -> BTreeMap<String, String> {
 }
 
 fn fnv(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf29ce484222325u64, |h, b| (h ^ *b as u64).wrapping_mul(0x100000001b3))
+    bytes.iter().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ *b as u64).wrapping_mul(0x100000001b3)
+    })
 }
 
 pub fn text(o: &Output) -> String {
-    format!("status {:?}\n--- stdout\n{}\n--- stderr\n{}", o.status.code(), String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }

@@ -8,6 +8,7 @@ use duo::login::{self, Allowed, Outcome};
 use duo::{Client, Config, DuoSettings, Factor, LoginRequest, Progress};
 
 use super::plan::{FileEdit, Install, Plan};
+use crate::system::detect::SACLI;
 use crate::system::host::Host;
 use crate::system::install::{self, Perms};
 use crate::system::receipt::{Edited, Installed, MANIFEST_PATH, Manifest, STATE_DIR};
@@ -27,8 +28,34 @@ pub enum Effect {
     TestPush {
         user: String,
     },
+    /// A live login for `user` with these settings (Access Server: no duo.toml is installed).
+    TestPushWith {
+        user: String,
+        settings: Box<DuoSettings>,
+    },
+    /// Access Server: put our post-auth script in with `sacli` (recorded in the manifest).
+    InstallAccessServer(AccessServerScript),
     /// Undo everything the manifest records (the wizard's offer after a failed restart).
     Rollback,
+}
+
+/// The rendered post-auth script: it holds the secret key, so it never prints.
+#[derive(Clone)]
+pub struct AccessServerScript {
+    pub script: String,
+    /// Replace another post-auth script (it is kept for uninstall).
+    pub consent: bool,
+}
+
+impl std::fmt::Debug for AccessServerScript {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "AccessServerScript({} lines, consent {})",
+            self.script.lines().count(),
+            self.consent
+        )
+    }
 }
 
 /// What came back from an effect.
@@ -111,6 +138,9 @@ impl Runner {
                 ok
             }
             Effect::InstallFile(i) => self.file_step(report, |r| r.install(i)),
+            Effect::InstallAccessServer(a) => {
+                self.file_step(report, |r| r.install_access_server(a))
+            }
             Effect::WriteFile(e) => self.file_step(report, |r| r.write(e)),
             Effect::Restart { unit } => match service::restart(&self.host, unit) {
                 Ok(state) => {
@@ -133,7 +163,17 @@ impl Runner {
                 }
             },
             Effect::TestPush { user } => {
-                let r = self.test_push(user, report);
+                let path = self.host.path(CONFIG_PATH);
+                let r = match Config::load(&path) {
+                    Ok(c) => self.test_push(user, &c.duo, report),
+                    Err(e) => Report::Failed(e.to_string()),
+                };
+                let ok = matches!(r, Report::PushDone { allowed: true, .. });
+                report(r);
+                ok
+            }
+            Effect::TestPushWith { user, settings } => {
+                let r = self.test_push(user, settings, report);
                 let ok = matches!(r, Report::PushDone { allowed: true, .. });
                 report(r);
                 ok
@@ -305,15 +345,48 @@ impl Runner {
         }
     }
 
-    fn test_push(&mut self, user: &str, report: &mut dyn FnMut(Report)) -> Report {
-        let path = self.host.path(CONFIG_PATH);
-        let config = match Config::load(&path) {
+    fn install_access_server(&mut self, a: &AccessServerScript) -> Result<Report, String> {
+        use access_server::{InstallOptions, SacliCommand};
+        let sacli = SacliCommand::detect(self.host.root.dir()).ok_or_else(|| {
+            format!(
+                "{}: Access Server's sacli is not there",
+                self.host.display_path(SACLI)
+            )
+        })?;
+        let inspection = access_server::inspect(&sacli).map_err(|e| e.to_string())?;
+        let mut m = self.manifest()?;
+        let created = install::create_dirs(&self.host.path(STATE_DIR))
+            .map_err(|e| format!("{}: cannot create: {e}", self.host.display_path(STATE_DIR)))?;
+        m.note_dirs(&self.host, created);
+        let opts = InstallOptions {
+            replace_foreign_script: a.consent,
+            temp_dir: None,
+        };
+        let record = access_server::install(
+            &sacli,
+            &inspection,
+            &a.script,
+            &opts,
+            m.access_server.as_ref(),
+        )
+        .map_err(|e| e.to_string())?;
+        m.access_server = Some(record);
+        m.save(&self.host)?;
+        Ok(Report::Wrote {
+            path: "Access Server post-auth script (sacli ConfigPut, sacli start)".into(),
+            changed: true,
+        })
+    }
+
+    fn test_push(
+        &mut self,
+        user: &str,
+        settings: &DuoSettings,
+        report: &mut dyn FnMut(Report),
+    ) -> Report {
+        let client = match Client::new(settings) {
             Ok(c) => c,
             Err(e) => return Report::Failed(e.to_string()),
-        };
-        let client = match Client::new(&config.duo) {
-            Ok(c) => c,
-            Err(e) => return Report::Failed(format!("{}: {e}", path.display())),
         };
         let req = LoginRequest {
             username: user.to_string(),
@@ -326,7 +399,7 @@ impl Runner {
             let _ = tx.send(p);
         };
         let outcome = self.runtime.block_on(async {
-            let fut = login::login(&client, &req, config.duo.timeout, &mut send);
+            let fut = login::login(&client, &req, settings.timeout, &mut send);
             tokio::pin!(fut);
             let mut tick = tokio::time::interval(Duration::from_millis(50));
             loop {
@@ -348,7 +421,7 @@ impl Runner {
             Outcome::Allowed(Allowed::Bypass { .. }) => {
                 format!("{user} bypasses Duo (allowed without a push)")
             }
-            o => format!("{user}: {}", o.describe(config.duo.failmode)),
+            o => format!("{user}: {}", o.describe(settings.failmode)),
         };
         Report::PushDone {
             allowed,

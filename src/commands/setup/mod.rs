@@ -1,5 +1,6 @@
 //! `duo-openvpn setup`: the wizard on a terminal, or the same plan from flags with `--yes`.
 
+pub mod access;
 pub mod answers;
 pub mod demo;
 pub mod effect;
@@ -58,13 +59,18 @@ pub fn run(mut args: SetupArgs) -> u8 {
     let interactive = terminal && !args.yes && !args.dry_run;
     let detection = detect::detect(&host, &args.client_configs);
 
-    if let Some(code) = check_target(&args, &detection, &host) {
-        return code;
-    }
-    let code = if interactive {
-        crate::wizard::run(&args, host, detection, skey_env, demo.as_ref())
-    } else {
-        non_interactive(&args, host, &detection, skey_env, terminal)
+    let code = match check_target(&args, &detection, &host) {
+        Err(code) => return code,
+        Ok(Target::AccessServer) => access::run(&args, &host, skey_env, terminal),
+        Ok(Target::Community) => community(
+            &args,
+            host,
+            detection,
+            skey_env,
+            demo.as_ref(),
+            interactive,
+            terminal,
+        ),
     };
     if let Some(d) = &demo {
         println!("\n{}", d.epilogue());
@@ -76,8 +82,24 @@ pub fn run(mut args: SetupArgs) -> u8 {
     code
 }
 
-/// Community, Access Server, both or neither: `Some(exit code)` when setup cannot go on.
-fn check_target(args: &SetupArgs, d: &Detection, host: &Host) -> Option<u8> {
+fn community(
+    args: &SetupArgs,
+    host: Host,
+    detection: Detection,
+    skey_env: Option<String>,
+    demo: Option<&demo::Demo>,
+    interactive: bool,
+    terminal: bool,
+) -> u8 {
+    if interactive {
+        crate::wizard::run(args, host, detection, skey_env, demo)
+    } else {
+        non_interactive(args, host, &detection, skey_env, terminal)
+    }
+}
+
+/// Community, Access Server, both or neither: `Err(exit code)` when setup cannot go on.
+fn check_target(args: &SetupArgs, d: &Detection, host: &Host) -> Result<Target, u8> {
     let community = d.community() || args.server_config.is_some();
     let target = match (community, d.access_server.is_some(), args.target) {
         (_, _, Some(t)) => t,
@@ -89,7 +111,7 @@ fn check_target(args: &SetupArgs, d: &Detection, host: &Host) -> Option<u8> {
                  choose one with --target community or --target access-server",
                 host.display_path(detect::SACLI)
             );
-            return Some(exit::USAGE);
+            return Err(exit::USAGE);
         }
         (false, false, None) => {
             eprintln!(
@@ -100,18 +122,17 @@ fn check_target(args: &SetupArgs, d: &Detection, host: &Host) -> Option<u8> {
                 host.root.dir().display(),
                 detect::SACLI
             );
-            return Some(exit::USAGE);
+            return Err(exit::USAGE);
         }
     };
-    if target == Target::AccessServer {
+    if target == Target::AccessServer && d.access_server.is_none() {
         eprintln!(
-            "Access Server detected ({}): not handled by this path yet. \
-             Use Access Server's post-auth script support, or --target community for a Community server.",
+            "error: --target access-server, but Access Server is not installed ({} is missing)",
             host.display_path(detect::SACLI)
         );
-        return Some(exit::USAGE);
+        return Err(exit::USAGE);
     }
-    None
+    Ok(target)
 }
 
 fn non_interactive(
@@ -220,7 +241,7 @@ fn non_interactive(
 }
 
 /// Print one report line; returns the exit code so far.
-fn print_report(r: &Report, code: u8) -> u8 {
+pub(crate) fn print_report(r: &Report, code: u8) -> u8 {
     match r {
         Report::Checked { skew } => {
             println!("Duo accepted the integration key and secret key.");

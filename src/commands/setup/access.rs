@@ -1,0 +1,167 @@
+//! `setup` for OpenVPN Access Server, from flags: our post-auth script rendered with the
+//! credentials and put in with `sacli` by the same runner (recorded in the same manifest).
+
+use duo::config::{check_host, check_ikey, check_proxy};
+use duo::{DuoSettings, Failmode};
+
+use super::answers::read_skey;
+use super::effect::{AccessServerScript, Effect, Runner};
+use crate::cli::{FailmodeArg, SetupArgs, exit};
+use crate::system::host::Host;
+
+pub fn run(args: &SetupArgs, host: &Host, skey_env: Option<String>, terminal: bool) -> u8 {
+    let mut missing = Vec::new();
+    let mut invalid = Vec::new();
+    match &args.ikey {
+        None => missing.push("--ikey IKEY"),
+        Some(k) => {
+            if let Err(m) = check_ikey(k) {
+                invalid.push(format!("--ikey: {m}"));
+            }
+        }
+    }
+    let skey = match read_skey(args.skey_file.as_ref(), skey_env) {
+        Ok(Some(s)) => Some(s),
+        Ok(None) => {
+            missing.push("--skey-file PATH (or DUO_SKEY in the environment)");
+            None
+        }
+        Err(e) => {
+            invalid.push(e);
+            None
+        }
+    };
+    match &args.host {
+        None => missing.push("--host HOST"),
+        Some(h) => {
+            if let Err(m) = check_host(h) {
+                invalid.push(format!("--host: {m}"));
+            }
+        }
+    }
+    if let Some(p) = &args.proxy {
+        if let Err(m) = check_proxy(p) {
+            invalid.push(format!("--proxy: {m}"));
+        }
+    }
+    if !missing.is_empty() {
+        eprintln!(
+            "error: {} without these answers (Access Server):",
+            if terminal {
+                "setup --yes cannot go on"
+            } else {
+                "no terminal to ask on, and setup cannot go on"
+            }
+        );
+        for m in missing {
+            eprintln!("  {m}");
+        }
+        return exit::USAGE;
+    }
+    if !invalid.is_empty() {
+        for i in invalid {
+            eprintln!("error: {i}");
+        }
+        return exit::USAGE;
+    }
+    if !args.yes && !args.dry_run {
+        eprintln!(
+            "error: the wizard handles Community OpenVPN; for Access Server run setup with --yes (or --dry-run) and flags"
+        );
+        return exit::USAGE;
+    }
+    let mut settings = DuoSettings::new(
+        args.ikey.clone().unwrap_or_default(),
+        skey.unwrap_or_default(),
+        args.host.clone().unwrap_or_default(),
+    );
+    settings.ca_file = args.ca_file.clone();
+    settings.proxy = args.proxy.clone();
+    if let Some(FailmodeArg::Safe) = args.failmode {
+        settings.failmode = Failmode::Safe;
+    }
+    let Some(sacli) = access_server::SacliCommand::detect(host.root.dir()) else {
+        eprintln!(
+            "error: Access Server's sacli was not found under {}",
+            host.root.dir().display()
+        );
+        return exit::USAGE;
+    };
+    let inspection = match access_server::inspect(&sacli) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    let script = match access_server::RenderOptions::from_settings(&settings)
+        .and_then(|o| o.validate().map(|_| o))
+    {
+        Ok(o) => access_server::render_script(&o),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    println!(
+        "Access Server {} at {}:",
+        inspection.version.as_deref().unwrap_or("(version unknown)"),
+        host.display_path(crate::system::detect::SACLI)
+    );
+    for l in access_server::install::describe_install(
+        &inspection,
+        &script,
+        args.replace_post_auth_script,
+    ) {
+        println!("  {l}");
+    }
+    for w in inspection.warnings() {
+        println!("warning: {w}");
+    }
+    if let Some(foreign) = inspection.foreign_script() {
+        if !args.replace_post_auth_script {
+            eprintln!(
+                "error: Access Server already runs another post-auth script, and it runs only one. \
+                 It begins:\n{}\nRun again with --replace-post-auth-script to replace it (uninstall puts it back).",
+                access_server::install::preview(foreign)
+            );
+            return exit::USAGE;
+        }
+    }
+    if args.dry_run {
+        println!("(dry run: nothing changed; the credentials were not checked)");
+        return exit::OK;
+    }
+    let mut runner = match Runner::new(host.clone()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::UNAVAILABLE;
+        }
+    };
+    let mut code = exit::OK;
+    let mut effects = vec![
+        Effect::DuoCheck(settings.clone()),
+        Effect::InstallAccessServer(AccessServerScript {
+            script,
+            consent: args.replace_post_auth_script,
+        }),
+    ];
+    if let Some(u) = &args.test_user {
+        effects.push(Effect::TestPushWith {
+            user: u.clone(),
+            settings: Box::new(settings.clone()),
+        });
+    }
+    for e in &effects {
+        let ok = runner.run(e, &mut |r| code = super::print_report(&r, code));
+        if !ok {
+            return if code == exit::OK { exit::USAGE } else { code };
+        }
+    }
+    println!(
+        "Done. The manifest for uninstall is {}.",
+        super::effect::manifest_display(host)
+    );
+    code
+}
