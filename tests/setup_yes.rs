@@ -208,7 +208,7 @@ fn uninstall_keeps_the_admins_later_edits() {
     let o = s.run(&["uninstall", "--root", &root, "--yes"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(
-        String::from_utf8_lossy(&o.stdout).contains("our lines removed, other edits kept"),
+        String::from_utf8_lossy(&o.stdout).contains("our changes undone, later edits kept"),
         "{}",
         text(&o)
     );

@@ -2,11 +2,10 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use ovpn_config::{Document, UndoOutcome, undo_all};
-
 use crate::cli::{UninstallArgs, exit};
 use crate::system::host::Host;
 use crate::system::install;
+use crate::system::manifest;
 use crate::system::receipt::{MANIFEST_PATH, Manifest, STATE_DIR};
 use crate::system::service;
 
@@ -131,76 +130,9 @@ pub fn undo(host: &Host, restart: bool) -> Result<Vec<String>, String> {
             }
         }
     }
-    for e in m.edited.iter().rev() {
-        let real = host.path(&e.path);
-        let current = match std::fs::read(&real) {
-            Ok(b) => b,
-            Err(err) => {
-                out.push(format!("{}: not undone: cannot read ({err})", e.path));
-                continue;
-            }
-        };
-        let backup = host.path(&e.backup);
-        if install::digest(&current) == e.sha256_after {
-            let before = std::fs::read(&backup)
-                .map_err(|err| format!("{}: cannot read the backup: {err}", e.backup))?;
-            let perms = install::Perms::of(&backup).ok();
-            install::write_atomic(&real, &before, perms)
-                .map_err(|err| format!("{}: cannot write: {err}", e.path))?;
-            out.push(format!("{}: restored byte for byte", e.path));
-        } else {
-            let mut doc = match Document::from_bytes(&current) {
-                Ok(d) => d,
-                Err(err) => {
-                    problems.push(format!(
-                        "{}: not undone, it no longer parses: {err}",
-                        e.path
-                    ));
-                    continue;
-                }
-            };
-            let results = undo_all(&mut doc, &e.changes);
-            install::write_atomic(&real, &doc.render(), None)
-                .map_err(|err| format!("{}: cannot write: {err}", e.path))?;
-            let missing: Vec<String> = results
-                .iter()
-                .filter(|(_, o)| *o != UndoOutcome::Reverted)
-                .map(|(c, o)| format!("{c} ({o:?})"))
-                .collect();
-            if missing.is_empty() {
-                out.push(format!("{}: our lines removed, other edits kept", e.path));
-            } else {
-                out.push(format!(
-                    "{}: our lines removed, other edits kept; not found any more: {}",
-                    e.path,
-                    missing.join("; ")
-                ));
-            }
-        }
-        let _ = std::fs::remove_file(&backup);
-    }
-    for i in m.installed.iter().rev() {
-        let real = host.path(&i.path);
-        match &i.backup {
-            Some(b) => {
-                let bk = host.path(b);
-                let bytes = std::fs::read(&bk)
-                    .map_err(|err| format!("{b}: cannot read the backup: {err}"))?;
-                let perms = install::Perms::of(&bk).ok();
-                install::write_atomic(&real, &bytes, perms)
-                    .map_err(|err| format!("{}: cannot write: {err}", i.path))?;
-                let _ = std::fs::remove_file(&bk);
-                out.push(format!("{}: put back as it was", i.path));
-            }
-            None => match std::fs::remove_file(&real) {
-                Ok(()) => out.push(format!("{}: removed", i.path)),
-                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                    out.push(format!("{}: already gone", i.path))
-                }
-                Err(err) => problems.push(format!("{}: cannot remove: {err}", i.path)),
-            },
-        }
-    }
+    // Every edited and installed file, all or nothing (system::manifest).
+    let reports = manifest::uninstall(host.root.dir(), &m).map_err(|e| format!("{e:#}"))?;
+    out.extend(reports.iter().map(|r| r.to_string()));
     // The manifest and the backups last, then the directories setup created.
     let _ = std::fs::remove_file(host.path(MANIFEST_PATH));
     remove_tree_if_only_dirs(&host.path(&format!("{STATE_DIR}/backup")));

@@ -82,6 +82,8 @@ pub enum Busy {
 /// One line of the apply progress.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProgressLine {
+    /// The system path the line is about.
+    pub key: String,
     pub label: String,
     pub state: LineState,
 }

@@ -243,17 +243,21 @@ fn on_key(m: &mut Model, k: KeyEvent) -> Vec<Cmd> {
                 }
                 KeyCode::Enter => {
                     if let Some(plan) = &m.plan {
-                        let files: Vec<Effect> = effects(plan)
-                            .into_iter()
-                            .filter(|e| matches!(e, Effect::InstallFile(_) | Effect::WriteFile(_)))
-                            .collect();
-                        m.progress = files
+                        let mut lines: Vec<ProgressLine> = plan
+                            .installs
                             .iter()
-                            .map(|e| ProgressLine {
-                                label: effect_label(e),
+                            .map(|i| ProgressLine {
+                                key: i.dest.clone(),
+                                label: format!("install {} ({:04o})", i.dest, i.mode),
                                 state: LineState::Pending,
                             })
                             .collect();
+                        lines.extend(plan.edits.iter().map(|e| ProgressLine {
+                            key: e.path.clone(),
+                            label: format!("edit {}", e.path),
+                            state: LineState::Pending,
+                        }));
+                        m.progress = lines;
                         m.next_effect = 0;
                         go(m, Step::Apply);
                         return start_next(m);
@@ -407,7 +411,8 @@ fn back(m: &mut Model) -> Vec<Cmd> {
 pub fn effect_label(e: &Effect) -> String {
     match e {
         Effect::InstallFile(i) => format!("install {} ({:04o})", i.dest, i.mode),
-        Effect::WriteFile(f) => format!("edit {}", f.path),
+        Effect::EditConfigs(v) if v.len() == 1 => format!("edit {}", v[0].path),
+        Effect::EditConfigs(v) => format!("edit {} configs", v.len()),
         Effect::Restart { unit } => format!("restart {unit}"),
         Effect::TestPush { user } | Effect::TestPushWith { user, .. } => {
             format!("test push to {user}")
@@ -424,7 +429,7 @@ fn file_effects(m: &Model) -> Vec<Effect> {
         .map(|p| {
             effects(p)
                 .into_iter()
-                .filter(|e| matches!(e, Effect::InstallFile(_) | Effect::WriteFile(_)))
+                .filter(|e| matches!(e, Effect::InstallFile(_) | Effect::EditConfigs(_)))
                 .collect()
         })
         .unwrap_or_default()
@@ -434,7 +439,14 @@ fn start_next(m: &mut Model) -> Vec<Cmd> {
     let files = file_effects(m);
     match files.get(m.next_effect) {
         Some(e) => {
-            m.progress[m.next_effect].state = LineState::Running;
+            let keys: Vec<String> = match e {
+                Effect::InstallFile(i) => vec![i.dest.clone()],
+                Effect::EditConfigs(v) => v.iter().map(|f| f.path.clone()).collect(),
+                _ => vec![],
+            };
+            for l in m.progress.iter_mut().filter(|l| keys.contains(&l.key)) {
+                l.state = LineState::Running;
+            }
             m.busy = Busy::Working(effect_label(e));
             vec![Cmd::Run(e.clone())]
         }
@@ -485,8 +497,8 @@ fn on_report(m: &mut Model, r: Report) -> Vec<Cmd> {
                 .unwrap_or_default();
             m.notice = Some(Notice::Error(format!("{message}{hint}")));
         }
-        Report::Wrote { changed, .. } => {
-            if let Some(l) = m.progress.get_mut(m.next_effect) {
+        Report::Wrote { changed, path } => {
+            if let Some(l) = m.progress.iter_mut().find(|l| l.key == path) {
                 l.state = if changed {
                     LineState::Done
                 } else {
@@ -496,7 +508,11 @@ fn on_report(m: &mut Model, r: Report) -> Vec<Cmd> {
         }
         Report::Failed(e) => {
             if m.step == Step::Apply {
-                if let Some(l) = m.progress.get_mut(m.next_effect) {
+                for l in m
+                    .progress
+                    .iter_mut()
+                    .filter(|l| l.state == LineState::Running)
+                {
                     l.state = LineState::Failed;
                 }
             }

@@ -11,7 +11,8 @@ use super::plan::{FileEdit, Install, Plan};
 use crate::system::detect::SACLI;
 use crate::system::host::Host;
 use crate::system::install::{self, Perms};
-use crate::system::receipt::{Edited, Installed, MANIFEST_PATH, Manifest, STATE_DIR};
+use crate::system::manifest;
+use crate::system::receipt::{Installed, MANIFEST_PATH, Manifest, STATE_DIR};
 use crate::system::root::CONFIG_PATH;
 use crate::system::service;
 
@@ -20,7 +21,8 @@ pub enum Effect {
     /// `/auth/v2/check` with these settings, then the clock skew.
     DuoCheck(DuoSettings),
     InstallFile(Install),
-    WriteFile(FileEdit),
+    /// Every config edit as one transaction (all written, or none).
+    EditConfigs(Vec<FileEdit>),
     Restart {
         unit: String,
     },
@@ -104,7 +106,9 @@ pub fn effects(plan: &Plan) -> Vec<Effect> {
         .cloned()
         .map(Effect::InstallFile)
         .collect();
-    out.extend(plan.edits.iter().cloned().map(Effect::WriteFile));
+    if !plan.edits.is_empty() {
+        out.push(Effect::EditConfigs(plan.edits.clone()));
+    }
     if let Some(u) = &plan.restart {
         out.push(Effect::Restart { unit: u.clone() });
     }
@@ -141,7 +145,18 @@ impl Runner {
             Effect::InstallAccessServer(a) => {
                 self.file_step(report, |r| r.install_access_server(a))
             }
-            Effect::WriteFile(e) => self.file_step(report, |r| r.write(e)),
+            Effect::EditConfigs(edits) => match self.edit_configs(edits) {
+                Ok(done) => {
+                    for r in done {
+                        report(r);
+                    }
+                    true
+                }
+                Err(e) => {
+                    report(Report::Failed(e));
+                    false
+                }
+            },
             Effect::Restart { unit } => match service::restart(&self.host, unit) {
                 Ok(state) => {
                     self.note_unit(unit);
@@ -291,47 +306,34 @@ impl Runner {
         })
     }
 
-    fn write(&mut self, e: &FileEdit) -> Result<Report, String> {
-        if !e.changed() {
-            return Ok(Report::Wrote {
-                path: e.path.clone(),
-                changed: false,
-            });
-        }
-        let real = self.host.path(&e.path);
-        // The file must still be what the plan was computed from.
-        let now = std::fs::read(&real).map_err(|err| format!("{}: cannot read: {err}", e.path))?;
-        if now != e.before {
-            return Err(format!(
-                "{}: changed since the plan was made; nothing written, run setup again",
-                e.path
-            ));
-        }
+    /// The planned edits through `system::manifest::edit_configs`: validated, backed up and
+    /// written as one transaction, recorded in the manifest. A file changed since the plan was
+    /// made stops everything.
+    fn edit_configs(&mut self, edits: &[FileEdit]) -> Result<Vec<Report>, String> {
         let mut m = self.manifest()?;
-        self.prepare(&mut m, real.parent().expect("absolute path"))?;
-        let sha256_after = install::digest(&e.after);
-        if m.edited_mut(&e.path).is_none() {
-            let b = Manifest::backup_path(&e.path);
-            install::backup(&real, &self.host.path(&b))
-                .map_err(|err| format!("{}: cannot back up: {err}", e.path))?;
-            m.edited.push(Edited {
-                path: e.path.clone(),
-                backup: b,
-                sha256_after: String::new(),
-                changes: Vec::new(),
-            });
-        }
-        let rec = m.edited_mut(&e.path).expect("just added");
-        rec.sha256_after = sha256_after;
-        rec.changes.extend(e.changes.iter().cloned());
-        // Recorded before the write: a crash in between leaves an undo that finds nothing to undo.
-        m.save(&self.host)?;
-        install::write_atomic(&real, &e.after, None)
-            .map_err(|err| format!("{}: cannot write: {err}", e.path))?;
-        Ok(Report::Wrote {
-            path: e.path.clone(),
-            changed: true,
+        let created = install::create_dirs(&self.host.path(STATE_DIR))
+            .map_err(|e| format!("{}: cannot create: {e}", self.host.display_path(STATE_DIR)))?;
+        m.note_dirs(&self.host, created);
+        let paths: Vec<std::path::PathBuf> = edits.iter().map(|e| e.path.clone().into()).collect();
+        let done = manifest::edit_configs(self.host.root.dir(), &mut m, &paths, |path, doc| {
+            let e = edits
+                .iter()
+                .find(|e| std::path::Path::new(&e.path) == path)
+                .ok_or_else(|| anyhow::anyhow!("not in the plan"))?;
+            if doc.render() != e.before {
+                anyhow::bail!("changed since the plan was made; run setup again");
+            }
+            *doc = ovpn_config::Document::from_bytes(&e.after)?;
+            Ok(e.changes.clone())
         })
+        .map_err(|e| format!("{e:#}"))?;
+        Ok(done
+            .into_iter()
+            .map(|f| Report::Wrote {
+                path: f.path.display().to_string(),
+                changed: !f.changes.is_empty(),
+            })
+            .collect())
     }
 
     fn note_unit(&self, unit: &str) {
