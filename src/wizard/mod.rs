@@ -90,6 +90,33 @@ pub fn initial_model(
             m.client_selected[i] = wanted.contains(&c.path);
         }
     }
+    // Duo's own plugin: its credentials are offered (they move into duo.toml).
+    let upstream = m
+        .server()
+        .filter(|s| s.upstream_duo.is_some())
+        .map(|s| s.path.clone());
+    if let Some(path) = upstream {
+        let creds = detect::read_doc(host, &path)
+            .ok()
+            .and_then(|d| d.upstream_duo().into_iter().find_map(|u| u.credentials));
+        if let Some(c) = creds {
+            if m.ikey.value.is_empty() {
+                m.ikey.value = c.ikey.clone();
+            }
+            if m.skey.value.is_empty() {
+                m.skey.value = c.skey.clone();
+            }
+            if m.host.value.is_empty() {
+                m.host.value = c.host.clone();
+            }
+            if m.proxy.is_none() {
+                m.proxy = c.proxy_url();
+            }
+            m.notice = Some(model::Notice::Info(format!(
+                "{path}: Duo's own plugin found; its keys are filled in and move into duo.toml"
+            )));
+        }
+    }
     m.restart = !args.no_restart;
     m.test_user.value = args.test_user.clone().unwrap_or_default();
     // Start on the first screen that still needs an answer? No: the detection summary first.

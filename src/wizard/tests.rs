@@ -436,3 +436,27 @@ fn no_color_keeps_meaning_in_modifiers() {
             .any(|c| c.bg == Color::Cyan)
     );
 }
+
+#[test]
+fn upstream_duo_credentials_are_offered_for_migration() {
+    let h = Harness::new();
+    let conf = h.host.path("/etc/openvpn/server/server.conf");
+    let mut text = std::fs::read_to_string(&conf).unwrap();
+    text.push_str("plugin /opt/duo/duo_openvpn.so 'DIUPSTREAM00000000AB Upstream0Secret0Key000000000000000000000 api-up.duosecurity.com'\n");
+    std::fs::write(&conf, text).unwrap();
+    let cli = Cli::try_parse_from([
+        "duo-openvpn",
+        "setup",
+        "--root",
+        &h.host.root.dir().display().to_string(),
+    ])
+    .unwrap();
+    let Command::Setup(args) = cli.command else {
+        unreachable!()
+    };
+    let m = initial_model(&args, &h.host, detect::detect(&h.host, &[]), None, false);
+    assert_eq!(m.ikey.value, "DIUPSTREAM00000000AB");
+    assert_eq!(m.host.value, "api-up.duosecurity.com");
+    assert!(matches!(&m.notice, Some(Notice::Info(n)) if n.contains("Duo's own plugin")));
+    assert!(m.answers(false).migrate_upstream);
+}
