@@ -52,6 +52,13 @@ impl Plugin {
             log,
         });
         let runtime = Runtime::start(shared)?;
+        if source == Source::Arguments {
+            log.warn(
+                "the secret key is on the plugin line: OpenVPN writes plugin arguments to its \
+                 log (PLUGIN_INIT, verb 3 and up) and server.conf is often world-readable; move \
+                 the keys to a duo.toml (root:<openvpn group> 0640), as `duo-openvpn setup` does",
+            );
+        }
         log.note(&format!(
             "{} {} ready{}: Duo host {}, {}, failmode {}, user name from {}, logins answered \
              within {} s{}, {} threads, {files}",

@@ -427,3 +427,41 @@ fn answers_land_inside_openvpns_deadline() {
         started.elapsed().as_secs_f64()
     );
 }
+
+#[test]
+fn the_upstream_argument_form_starts() {
+    if !testkit::e2e_enabled() {
+        return;
+    }
+    let _turn = testkit::exclusive();
+    let dir = testkit::workdir().unwrap();
+    let pki = Pki::generate(dir.path(), &[]).unwrap();
+    let (ikey, skey) = (
+        "DIWJ8X6AEYOR5OMC6TQ1",
+        "Zh5eGmUq9zpfQnyUIu5OL9iWoMMv5ZNmk3zLJ4Ep",
+    );
+    let mut options = ServerOptions::new(&pki, 65, "unused");
+    // As upstream's README writes it: one quoted argument, which OpenVPN splits into three.
+    options.plugin_args = vec![format!("{ikey} {skey} api-abcdef12.duosecurity.com")];
+    let server = options.start().unwrap();
+    let ready = server.log_lines("duo-openvpn: duo-openvpn-plugin");
+    assert_eq!(ready.len(), 1, "{}", server.log_text());
+    assert!(ready[0].contains("configured by plugin arguments (upstream form)"));
+    assert!(ready[0].contains("api-abcdef12.duosecurity.com"));
+    // OpenVPN itself echoes plugin arguments at verb 3 (PLUGIN_INIT), secret included: we say
+    // so, and never repeat it.
+    assert!(
+        server
+            .log_lines("PLUGIN_INIT")
+            .iter()
+            .any(|l| l.contains(skey))
+    );
+    assert_eq!(
+        server
+            .log_lines("the secret key is on the plugin line")
+            .len(),
+        1
+    );
+    let ours: Vec<String> = server.log_lines("PLUGIN duo-openvpn:");
+    assert!(ours.iter().all(|l| !l.contains(skey)), "{ours:?}");
+}
