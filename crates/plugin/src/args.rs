@@ -11,7 +11,7 @@
 
 use std::path::Path;
 
-use duo::config::{self, Config, DuoSettings, Secret, UsernameFrom};
+use duo::config::{self, Config, ConfigError, DuoSettings, Secret, UsernameFrom};
 
 pub const USAGE: &str = "expected `plugin <path to .so> <path to duo.toml>` or the upstream form \
                          `plugin <path to .so> IKEY SKEY HOST [PROXY_HOST PROXY_PORT]`";
@@ -29,13 +29,28 @@ pub fn parse(args: &[String]) -> Result<(Config, Source), String> {
         [] => Err(format!("no arguments: {USAGE}")),
         [path] => Config::load(Path::new(path))
             .map(|c| (c, Source::File(path.clone())))
-            .map_err(|e| e.to_string()),
+            .map_err(describe),
         [ikey, skey, host] => upstream(ikey, skey, host, None),
         [ikey, skey, host, proxy_host, proxy_port] => {
             upstream(ikey, skey, host, Some((proxy_host, proxy_port)))
         }
         _ => Err(format!("{} arguments: {USAGE}", args.len())),
     }
+}
+
+/// A configuration error for OpenVPN's log. `duo.ikey` errors quote the value, which is the
+/// secret key when the two keys were swapped: that one is told without its value.
+fn describe(e: ConfigError) -> String {
+    if e.key.as_deref() == Some("duo.ikey") {
+        let redacted = ConfigError {
+            message: "is not a Duo integration key (expected 20 upper-case letters and digits \
+                      starting with DI)"
+                .into(),
+            ..e
+        };
+        return redacted.to_string();
+    }
+    e.to_string()
 }
 
 fn upstream(
@@ -117,6 +132,23 @@ mod tests {
         assert!(e.contains("argument 1 (IKEY)"), "{e}");
         let e = parse(&words(&[IKEY, "not-the-secret-but-close", "h"])).unwrap_err();
         assert!(!e.contains("not-the-secret-but-close"), "{e}");
+    }
+
+    #[test]
+    fn a_secret_in_the_ikey_field_is_not_echoed() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("duo.toml");
+        std::fs::write(
+            &p,
+            format!("[duo]\nikey = \"{SKEY}\"\nskey = \"{IKEY}\"\nhost = \"h\"\n"),
+        )
+        .unwrap();
+        let e = parse(&[p.display().to_string()]).unwrap_err();
+        assert!(!e.contains(SKEY), "{e}");
+        assert!(
+            e.contains("duo.toml:2: duo.ikey: is not a Duo integration key"),
+            "{e}"
+        );
     }
 
     #[test]
