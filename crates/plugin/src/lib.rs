@@ -5,12 +5,12 @@
 //!
 //! How a login goes:
 //! 1. OpenVPN calls `AUTH_USER_PASS_VERIFY` ([`entry`]); we copy the few variables we need out
-//!    of its environment ([`env`]), queue a [`job::Job`] and return `DEFERRED` in microseconds.
+//!    of its environment ([`mod@env`]), queue a [`job::Job`] and return `DEFERRED` in microseconds.
 //! 2. The one background thread ([`runtime`]) runs the login ([`task`]): the password field is
 //!    read as a Duo factor ([`job`]), Duo is asked through `duo::login` within a deadline that
 //!    fits OpenVPN's ([`deadline`]), and failmode decides outages.
 //! 3. The answer goes to `auth_control_file`, the reason first to `auth_failed_reason_file`
-//!    ([`control_file`]); one line goes to OpenVPN's log ([`log`]).
+//!    ([`control_file`]); one line goes to OpenVPN's log ([`mod@log`]).
 //!
 //! The rlib is for tests; OpenVPN uses only the four `openvpn_plugin_*` symbols.
 
