@@ -8,9 +8,6 @@
 //!   owner, fsynced, renamed over, and the directory fsynced.
 //! - Every error names the file (and the line, for a config OpenVPN would reject).
 
-// Not yet called by the setup runner, which still uses `install`/`receipt` directly.
-#![cfg_attr(not(test), allow(dead_code))]
-
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};

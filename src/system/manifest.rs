@@ -11,9 +11,6 @@
 //!   against the recorded changes first); a file edited since has our changes undone by content,
 //!   everything else kept; a missing file is reported. Same all-or-nothing rule.
 
-// Not yet called by the setup runner, which still uses `install`/`receipt` directly.
-#![cfg_attr(not(test), allow(dead_code))]
-
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -22,7 +19,9 @@ use ovpn_config::{Change, Document, UndoOutcome, undo_all};
 use super::files::{self, Meta, host_path, read_regular, resolve, sha256_hex};
 use super::receipt::{Edited, MANIFEST_PATH, Manifest};
 
-/// The manifest under `root`, or an empty one when there is none yet.
+/// The manifest under `root`, or an empty one when there is none yet. (The commands load it
+/// through `receipt::Manifest::load(&Host)`; this is the root-only form.)
+#[cfg_attr(not(test), allow(dead_code))]
 pub fn load(root: &Path) -> Result<Manifest> {
     let real = host_path(root, Path::new(MANIFEST_PATH));
     match std::fs::read(&real) {
