@@ -159,6 +159,8 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 /// Validate an integration key: Duo issues 20 upper-case letters and digits starting with `DI`.
+///
+/// The value is not echoed: with the two keys swapped it would be the secret key.
 pub fn check_ikey(ikey: &str) -> Result<(), String> {
     if ikey.len() != 20
         || !ikey.starts_with("DI")
@@ -167,8 +169,7 @@ pub fn check_ikey(ikey: &str) -> Result<(), String> {
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
     {
         return Err(format!(
-            "expected 20 upper-case letters and digits starting with DI, got {:?} ({} characters)",
-            ikey,
+            "expected 20 upper-case letters and digits starting with DI ({} characters given)",
             ikey.chars().count()
         ));
     }
@@ -522,7 +523,7 @@ mod tests {
         let e = Config::parse("[duo]\nikey = \"x\"\n").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "line 2: duo.ikey: expected 20 upper-case letters and digits starting with DI, got \"x\" (1 characters)"
+            "line 2: duo.ikey: expected 20 upper-case letters and digits starting with DI (1 characters given)"
         );
 
         let e = Config::parse("[duo\n").unwrap_err();

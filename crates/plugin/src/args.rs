@@ -11,7 +11,7 @@
 
 use std::path::Path;
 
-use duo::config::{self, Config, ConfigError, DuoSettings, Secret, UsernameFrom};
+use duo::config::{self, Config, DuoSettings, Secret, UsernameFrom};
 
 pub const USAGE: &str = "expected `plugin <path to .so> <path to duo.toml>` or the upstream form \
                          `plugin <path to .so> IKEY SKEY HOST [PROXY_HOST PROXY_PORT]`";
@@ -29,7 +29,7 @@ pub fn parse(args: &[String]) -> Result<(Config, Source), String> {
         [] => Err(format!("no arguments: {USAGE}")),
         [path] => Config::load(Path::new(path))
             .map(|c| (c, Source::File(path.clone())))
-            .map_err(describe),
+            .map_err(|e| e.to_string()),
         [ikey, skey, host] => upstream(ikey, skey, host, None),
         [ikey, skey, host, proxy_host, proxy_port] => {
             upstream(ikey, skey, host, Some((proxy_host, proxy_port)))
@@ -38,36 +38,13 @@ pub fn parse(args: &[String]) -> Result<(Config, Source), String> {
     }
 }
 
-/// A configuration error for OpenVPN's log. `duo.ikey` errors quote the value, which is the
-/// secret key when the two keys were swapped: that one is told without its value.
-fn describe(e: ConfigError) -> String {
-    if e.key.as_deref() == Some("duo.ikey") {
-        let redacted = ConfigError {
-            message: "is not a Duo integration key (expected 20 upper-case letters and digits \
-                      starting with DI)"
-                .into(),
-            ..e
-        };
-        return redacted.to_string();
-    }
-    e.to_string()
-}
-
 fn upstream(
     ikey: &str,
     skey: &str,
     host: &str,
     proxy: Option<(&String, &String)>,
 ) -> Result<(Config, Source), String> {
-    // Not `config::check_ikey`: it quotes the value, and with the two keys swapped that value
-    // would be the secret key.
-    if config::check_ikey(ikey).is_err() {
-        return Err(format!(
-            "argument 1 (IKEY) is not a Duo integration key: expected 20 upper-case letters and \
-             digits starting with DI ({} characters given); {USAGE}",
-            ikey.chars().count()
-        ));
-    }
+    config::check_ikey(ikey).map_err(|m| format!("argument 1 (IKEY): {m}; {USAGE}"))?;
     config::check_skey(skey).map_err(|m| format!("argument 2 (SKEY): {m}"))?;
     config::check_host(host).map_err(|m| format!("argument 3 (HOST): {m}"))?;
     let mut duo = DuoSettings::new(ikey, Secret::new(skey), host);
@@ -146,7 +123,7 @@ mod tests {
         let e = parse(&[p.display().to_string()]).unwrap_err();
         assert!(!e.contains(SKEY), "{e}");
         assert!(
-            e.contains("duo.toml:2: duo.ikey: is not a Duo integration key"),
+            e.contains("duo.toml:2: duo.ikey: expected 20 upper-case letters"),
             "{e}"
         );
     }

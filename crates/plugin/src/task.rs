@@ -14,7 +14,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use duo::login::{self, Denied, Outcome};
-use duo::{Client, Factor, Failmode, UsernameFrom};
+use duo::{Client, Failmode, UsernameFrom};
 
 use crate::control_file::Answer;
 use crate::job::{self, Job};
@@ -105,10 +105,10 @@ async fn decide(shared: &Shared, job: &Job) -> Verdict {
         Ok(o) => o,
         Err(_) => Outcome::Denied(Denied::TimedOut),
     };
-    verdict(&outcome, shared.failmode, &prepared.request.factor)
+    verdict(&outcome, shared.failmode)
 }
 
-fn verdict(outcome: &Outcome, failmode: Failmode, factor: &Factor) -> Verdict {
+fn verdict(outcome: &Outcome, failmode: Failmode) -> Verdict {
     let permit = outcome.permits(failmode);
     let level = match outcome {
         Outcome::Allowed(_) | Outcome::Denied(_) => Level::Note,
@@ -118,22 +118,9 @@ fn verdict(outcome: &Outcome, failmode: Failmode, factor: &Factor) -> Verdict {
     };
     Verdict {
         permit,
-        reason: user_reason(outcome, factor),
+        reason: outcome.user_reason(),
         line: outcome.describe(failmode),
         level,
-    }
-}
-
-/// `Outcome::user_reason`, except for a refused passcode: Duo answers it with the status
-/// `deny`, which `user_reason` words as a denied push.
-fn user_reason(outcome: &Outcome, factor: &Factor) -> String {
-    match (outcome, factor) {
-        (Outcome::Denied(Denied::FactorDenied { status, .. }), Factor::Passcode(_))
-            if status == "deny" =>
-        {
-            "Duo passcode not accepted".into()
-        }
-        _ => outcome.user_reason(),
     }
 }
 
@@ -181,24 +168,12 @@ mod tests {
     #[test]
     fn outages_follow_failmode_and_are_loud() {
         let o = Outcome::Unavailable(duo::Error::Timeout(Duration::from_secs(1)));
-        let v = verdict(&o, Failmode::Secure, &Factor::Auto);
+        let v = verdict(&o, Failmode::Secure);
         assert!(!v.permit);
         assert_eq!(v.level, Level::Err);
         assert_eq!(v.reason, "Duo is unavailable");
-        let v = verdict(&o, Failmode::Safe, &Factor::Auto);
+        let v = verdict(&o, Failmode::Safe);
         assert!(v.permit);
         assert_eq!(v.level, Level::Warn);
-    }
-
-    #[test]
-    fn a_refused_passcode_is_not_called_a_denied_push() {
-        let o = Outcome::Denied(Denied::FactorDenied {
-            status: "deny".into(),
-            status_msg: "Incorrect passcode. Please try again.".into(),
-        });
-        let v = verdict(&o, Failmode::Safe, &Factor::Passcode("1".into()));
-        assert_eq!(v.reason, "Duo passcode not accepted");
-        let v = verdict(&o, Failmode::Safe, &Factor::Push(None));
-        assert_eq!(v.reason, "Duo push denied");
     }
 }
