@@ -261,6 +261,8 @@ pub fn find_plugin_so(given: Option<PathBuf>) -> Option<PathBuf> {
     [
         dir.join("libduo_openvpn_plugin.so"),
         dir.join("../libduo_openvpn_plugin.so"),
+        // Where the package put it: then installed unchanged, and left in place by uninstall.
+        PathBuf::from(PLUGIN_PATH),
     ]
     .into_iter()
     .find(|p| p.is_file())
