@@ -10,6 +10,15 @@ use crate::cli::{FailmodeArg, SetupArgs, exit};
 use crate::system::host::Host;
 
 pub fn run(args: &SetupArgs, host: &Host, skey_env: Option<String>, terminal: bool) -> u8 {
+    if terminal && !args.yes && !args.dry_run {
+        eprintln!(
+            "Access Server detected ({}). The wizard covers Community OpenVPN; for Access Server run:\n  \
+             duo-openvpn setup --yes --target access-server --ikey IKEY --skey-file PATH --host HOST [--test-user USER]\n\
+             (--dry-run first shows what it will do)",
+            host.display_path(crate::system::detect::SACLI)
+        );
+        return exit::USAGE;
+    }
     let mut missing = Vec::new();
     let mut invalid = Vec::new();
     match &args.ikey {
