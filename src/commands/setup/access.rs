@@ -75,7 +75,7 @@ pub fn run(args: &SetupArgs, host: &Host, skey_env: Option<String>, terminal: bo
     }
     if !args.yes && !args.dry_run {
         eprintln!(
-            "error: the wizard handles Community OpenVPN; for Access Server run setup with --yes (or --dry-run) and flags"
+            "error: no terminal to confirm on; run again with --yes to apply, or --dry-run to see the plan"
         );
         return exit::USAGE;
     }
