@@ -460,3 +460,31 @@ fn upstream_duo_credentials_are_offered_for_migration() {
     assert!(matches!(&m.notice, Some(Notice::Info(n)) if n.contains("Duo's own plugin")));
     assert!(m.answers(false).migrate_upstream);
 }
+
+#[test]
+fn a_config_changed_after_the_review_stops_the_apply_and_names_it() {
+    let mut h = Harness::new();
+    for _ in 0..6 {
+        h.key(KeyCode::Enter);
+    }
+    h.key(KeyCode::Enter);
+    assert_eq!(h.model.step, Step::Review);
+    let conf = h.host.path("/etc/openvpn/server/server.conf");
+    let changed = std::fs::read_to_string(&conf)
+        .unwrap()
+        .replace("verb 3", "verb 5");
+    std::fs::write(&conf, &changed).unwrap();
+    h.key(KeyCode::Enter);
+    assert!(!h.model.applied);
+    assert!(
+        matches!(&h.model.notice, Some(Notice::Error(e)) if e.contains("server.conf") && e.contains("changed since the plan")),
+        "{:?}",
+        h.model.notice
+    );
+    h.snap("07_apply_failed");
+    // No config was written (one transaction); what was installed is in the manifest for uninstall.
+    assert_eq!(std::fs::read_to_string(&conf).unwrap(), changed);
+    let alice = std::fs::read_to_string(h.host.path("/home/alice/alice.ovpn")).unwrap();
+    assert!(!alice.contains("auth-retry interact"));
+    assert!(h.host.path("/var/lib/duo-openvpn/manifest.json").exists());
+}

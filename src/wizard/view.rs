@@ -130,7 +130,8 @@ fn keys_for(m: &Model) -> Vec<(&'static str, &'static str)> {
             ("Esc", "back"),
         ],
         Step::Review => vec![("↑↓", "scroll"), ("Enter", "apply"), ("Esc", "back")],
-        Step::Apply => vec![("Enter", "restart")],
+        Step::Apply if m.applied => vec![("Enter", "restart")],
+        Step::Apply => vec![],
         Step::Restart => match m.restart_state {
             RestartState::Failed { .. } => vec![("r", "roll back"), ("Enter", "continue")],
             RestartState::RolledBack(_) => vec![("Enter", "finish")],
