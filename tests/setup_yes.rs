@@ -327,3 +327,46 @@ unsafe fn libc_geteuid() -> u32 {
     }
     unsafe { geteuid() }
 }
+
+#[test]
+fn several_servers_need_server_config_and_one_outside_etc_openvpn_works() {
+    let mock = MockDuo::start(MockConfig::default()).unwrap();
+    let s = Sandbox::new();
+    let conf = std::fs::read(s.path("/etc/openvpn/server/server.conf")).unwrap();
+    common::write(&s.path("/etc/openvpn/server/second.conf"), &conf, 0o644);
+    let args = base_args(&s, &mock);
+    let o = s.run(&strs(&args));
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("--server-config")
+            && err.contains("second.conf")
+            && err.contains("server.conf"),
+        "{}",
+        text(&o)
+    );
+
+    // A config elsewhere, named explicitly: no unit we know, so no restart.
+    common::write(&s.path("/opt/vpn/edge.conf"), &conf, 0o644);
+    let mut args = base_args(&s, &mock);
+    args.extend(["--server-config".into(), "/opt/vpn/edge.conf".into()]);
+    let o = s.run(&strs(&args));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        std::fs::read_to_string(s.path("/opt/vpn/edge.conf"))
+            .unwrap()
+            .contains("libduo_openvpn_plugin.so")
+    );
+    assert!(!s.calls().contains("restart"), "{}", s.calls());
+
+    // A client profile given as the server config is named as such.
+    let mut args = base_args(&s, &mock);
+    args.extend(["--server-config".into(), "/root/bob.ovpn".into()]);
+    let o = s.run(&strs(&args));
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("/root/bob.ovpn: a client profile"),
+        "{}",
+        text(&o)
+    );
+}

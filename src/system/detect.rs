@@ -289,3 +289,113 @@ mod tests {
         assert_eq!(OpenVpn::parse("bash: openvpn: not found"), None);
     }
 }
+
+#[cfg(test)]
+mod sandbox_tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    fn put(root: &Path, sys: &str, text: &str, mode: u32) {
+        let p = root.join(sys.trim_start_matches('/'));
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    #[test]
+    fn servers_units_states_identities_and_client_folders() {
+        let root = tempfile::tempdir().unwrap();
+        let bin = tempfile::tempdir().unwrap();
+        let r = root.path();
+        put(
+            bin.path(),
+            "/openvpn",
+            "#!/bin/sh\necho 'OpenVPN 2.4.12 x86_64-pc-linux-gnu'\n",
+            0o755,
+        );
+        put(
+            bin.path(),
+            "/systemctl",
+            "#!/bin/sh\ncase \"$2\" in openvpn@office) echo failed ;; *) echo active ;; esac\n",
+            0o755,
+        );
+        put(
+            r,
+            "/etc/openvpn/server/main.conf",
+            "server 10.8.0.0 255.255.255.0\nuser nobody\ngroup nogroup\n",
+            0o644,
+        );
+        put(
+            r,
+            "/etc/openvpn/office.conf",
+            "mode server\ntls-server\nduplicate-cn\nplugin /usr/lib/openvpn/auth-pam.so login\n",
+            0o644,
+        );
+        put(r, "/etc/openvpn/client.conf", "client\nremote x\n", 0o644);
+        put(
+            r,
+            "/etc/openvpn/broken.conf",
+            "server 10.8.0.0 255.255.255.0\n<ca>\nnever closed\n",
+            0o644,
+        );
+        put(r, "/home/ann/ovpns/ann.ovpn", "client\nremote x\n", 0o600);
+        put(
+            r,
+            "/root/ready.ovpn",
+            "client\nauth-user-pass\nauth-retry interact\nreneg-sec 0\n",
+            0o600,
+        );
+        put(r, "/root/notes.txt", "client\n", 0o600);
+        put(r, "/srv/extra/pc.ovpn", "client\n", 0o600);
+        put(
+            r,
+            "/usr/local/openvpn_as/scripts/sacli",
+            "#!/bin/sh\n",
+            0o755,
+        );
+        let host = Host::new(r).with_path_first(bin.path());
+        let d = detect(&host, &["/srv/extra".into()]);
+        assert_eq!(d.openvpn.as_ref().map(|o| o.version()), Some("2.4".into()));
+        assert_eq!(d.access_server.as_deref(), Some(SACLI));
+        let names: Vec<(&str, Option<&str>, &str)> = d
+            .servers
+            .iter()
+            .map(|s| (s.path.as_str(), s.unit.as_deref(), s.state.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                (
+                    "/etc/openvpn/server/main.conf",
+                    Some("openvpn-server@main"),
+                    "active"
+                ),
+                ("/etc/openvpn/office.conf", Some("openvpn@office"), "failed"),
+            ]
+        );
+        assert_eq!(d.servers[0].group.as_deref(), Some("nogroup"));
+        assert_eq!(d.servers[1].identity, IdentityHint::SharedCommonNames);
+        assert_eq!(d.servers[1].other_plugins, ["/usr/lib/openvpn/auth-pam.so"]);
+        assert_eq!(d.unreadable.len(), 1, "{:?}", d.unreadable);
+        assert!(
+            d.unreadable[0].path.ends_with("broken.conf")
+                && d.unreadable[0].reason.contains("line"),
+            "{:?}",
+            d.unreadable
+        );
+        let clients: Vec<(&str, bool)> = d
+            .clients
+            .iter()
+            .map(|c| (c.path.as_str(), c.ready))
+            .collect();
+        assert_eq!(
+            clients,
+            [
+                ("/root/ready.ovpn", true),
+                ("/home/ann/ovpns/ann.ovpn", false),
+                ("/srv/extra/pc.ovpn", false)
+            ]
+        );
+    }
+}
