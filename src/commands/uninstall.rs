@@ -135,7 +135,7 @@ pub fn undo(host: &Host, restart: bool) -> Result<Vec<String>, String> {
     out.extend(reports.iter().map(|r| r.to_string()));
     // The manifest and the backups last, then the directories setup created.
     let _ = std::fs::remove_file(host.path(MANIFEST_PATH));
-    remove_tree_if_only_dirs(&host.path(&format!("{STATE_DIR}/backup")));
+    remove_tree_if_only_dirs(&host.path(format!("{STATE_DIR}/backup")));
     let dirs: Vec<_> = m.created_dirs.iter().map(|d| host.path(d)).collect();
     for d in install::remove_empty_dirs(&dirs) {
         out.push(format!(
@@ -143,12 +143,10 @@ pub fn undo(host: &Host, restart: bool) -> Result<Vec<String>, String> {
             crate::system::receipt::system_path(host, &d)
         ));
     }
-    if restart {
-        if let Some(u) = &m.unit {
-            match service::restart(host, u) {
-                Ok(state) => out.push(format!("{u}: restarted, {state}")),
-                Err(e) => problems.push(format!("{u}: {e}")),
-            }
+    if restart && let Some(u) = &m.unit {
+        match service::restart(host, u) {
+            Ok(state) => out.push(format!("{u}: restarted, {state}")),
+            Err(e) => problems.push(format!("{u}: {e}")),
         }
     }
     if problems.is_empty() {

@@ -101,10 +101,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8], perms: Option<Perms>) -> io::Resu
             .mode(0o600)
             .open(&tmp)?;
         f.write_all(bytes)?;
-        if let Some((uid, gid)) = perms.owner {
-            if can_chown() {
-                std::os::unix::fs::fchown(&f, Some(uid), Some(gid))?;
-            }
+        if let Some((uid, gid)) = perms.owner
+            && can_chown()
+        {
+            std::os::unix::fs::fchown(&f, Some(uid), Some(gid))?;
         }
         f.set_permissions(fs::Permissions::from_mode(perms.mode))?;
         f.sync_all()?;

@@ -36,16 +36,14 @@ pub fn initial_model(
     skey_env: Option<String>,
     demo: bool,
 ) -> Model {
-    if let Some(p) = &args.server_config {
-        if !detection.servers.iter().any(|s| &s.path == p) {
-            if let Ok(doc) = detect::read_doc(host, p) {
-                if doc.is_server() {
-                    detection
-                        .servers
-                        .push(detect::server_config_of(host, p, &doc));
-                }
-            }
-        }
+    if let Some(p) = &args.server_config
+        && !detection.servers.iter().any(|s| &s.path == p)
+        && let Ok(doc) = detect::read_doc(host, p)
+        && doc.is_server()
+    {
+        detection
+            .servers
+            .push(detect::server_config_of(host, p, &doc));
     }
     let plugin_so = match find_plugin_so(args.plugin_so.clone()) {
         Some(p) => PluginSource::File(p),
@@ -67,10 +65,10 @@ pub fn initial_model(
     if let Some(FailmodeArg::Safe) = args.failmode {
         m.failmode = duo::Failmode::Safe;
     }
-    if let Some(p) = &args.server_config {
-        if let Some(i) = m.detection.servers.iter().position(|s| &s.path == p) {
-            m.server_index = i;
-        }
+    if let Some(p) = &args.server_config
+        && let Some(i) = m.detection.servers.iter().position(|s| &s.path == p)
+    {
+        m.server_index = i;
     }
     if let Some(s) = m.server() {
         m.username_from = plan::identity_default(s).0;

@@ -557,10 +557,8 @@ fn on_effect_done(m: &mut Model, ok: bool) -> Vec<Cmd> {
         m.next_effect += 1;
         return start_next(m);
     }
-    if m.step == Step::Restart {
-        if let RestartState::RolledBack(_) = m.restart_state {
-            m.exit_code = crate::cli::exit::UNAVAILABLE;
-        }
+    if m.step == Step::Restart && matches!(m.restart_state, RestartState::RolledBack(_)) {
+        m.exit_code = crate::cli::exit::UNAVAILABLE;
     }
     vec![]
 }

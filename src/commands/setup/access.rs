@@ -48,10 +48,10 @@ pub fn run(args: &SetupArgs, host: &Host, skey_env: Option<String>, terminal: bo
             }
         }
     }
-    if let Some(p) = &args.proxy {
-        if let Err(m) = check_proxy(p) {
-            invalid.push(format!("--proxy: {m}"));
-        }
+    if let Some(p) = &args.proxy
+        && let Err(m) = check_proxy(p)
+    {
+        invalid.push(format!("--proxy: {m}"));
     }
     if !missing.is_empty() {
         eprintln!(
@@ -127,15 +127,15 @@ pub fn run(args: &SetupArgs, host: &Host, skey_env: Option<String>, terminal: bo
     for w in inspection.warnings() {
         println!("warning: {w}");
     }
-    if let Some(foreign) = inspection.foreign_script() {
-        if !args.replace_post_auth_script {
-            eprintln!(
-                "error: Access Server already runs another post-auth script, and it runs only one. \
-                 It begins:\n{}\nRun again with --replace-post-auth-script to replace it (uninstall puts it back).",
-                access_server::install::preview(foreign)
-            );
-            return exit::USAGE;
-        }
+    if let Some(foreign) = inspection.foreign_script()
+        && !args.replace_post_auth_script
+    {
+        eprintln!(
+            "error: Access Server already runs another post-auth script, and it runs only one. \
+             It begins:\n{}\nRun again with --replace-post-auth-script to replace it (uninstall puts it back).",
+            access_server::install::preview(foreign)
+        );
+        return exit::USAGE;
     }
     if args.dry_run {
         println!("(dry run: nothing changed; the credentials were not checked)");

@@ -144,15 +144,15 @@ pub fn from_flags(
         .proxy
         .clone()
         .or_else(|| upstream.as_ref().and_then(|u| u.proxy_url()));
-    if let Some(p) = &proxy {
-        if let Err(m) = check_proxy(p) {
-            invalid.push(format!("--proxy: {m}"));
-        }
+    if let Some(p) = &proxy
+        && let Err(m) = check_proxy(p)
+    {
+        invalid.push(format!("--proxy: {m}"));
     }
-    if let Some(ca) = &args.ca_file {
-        if !ca.is_file() {
-            invalid.push(format!("--ca-file {}: no such file", ca.display()));
-        }
+    if let Some(ca) = &args.ca_file
+        && !ca.is_file()
+    {
+        invalid.push(format!("--ca-file {}: no such file", ca.display()));
     }
     let mut clients = Vec::new();
     for c in &args.client_configs {
