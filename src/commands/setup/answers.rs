@@ -12,11 +12,12 @@ use crate::system::host::Host;
 
 /// What went wrong collecting answers from flags.
 #[derive(Debug, PartialEq, Eq)]
-pub enum AnswerError {
-    /// Flags that must be given (exit 2, all listed).
-    Missing(Vec<String>),
-    /// A value that is wrong, named with the flag.
-    Invalid(Vec<String>),
+/// Everything wrong with the flags at once, so one run lists all of it (exit 2).
+pub struct AnswerError {
+    /// Flags that must be given.
+    pub missing: Vec<String>,
+    /// Values that are wrong, each named with its flag.
+    pub invalid: Vec<String>,
 }
 
 /// The secret key: `--skey-file` or `DUO_SKEY`; never a flag value.
@@ -190,11 +191,8 @@ pub fn from_flags(
         }
     };
 
-    if !missing.is_empty() {
-        return Err(AnswerError::Missing(missing));
-    }
-    if !invalid.is_empty() {
-        return Err(AnswerError::Invalid(invalid));
+    if !missing.is_empty() || !invalid.is_empty() {
+        return Err(AnswerError { missing, invalid });
     }
     let server = server.expect("checked above");
     let (derived, why) = identity_default(&server);

@@ -144,24 +144,23 @@ fn non_interactive(
 ) -> u8 {
     let (answers, notes) = match answers::from_flags(args, &host, detection, skey_env) {
         Ok(a) => a,
-        Err(AnswerError::Missing(m)) => {
-            eprintln!(
-                "error: {} without these answers:",
-                if terminal {
-                    "setup --yes cannot go on"
-                } else {
-                    "no terminal to ask on, and setup cannot go on"
-                }
-            );
-            for f in m {
-                eprintln!("  {f}");
-            }
-            eprintln!("(run `duo-openvpn setup --help` for every flag)");
-            return exit::USAGE;
-        }
-        Err(AnswerError::Invalid(m)) => {
-            for f in m {
+        Err(AnswerError { missing, invalid }) => {
+            for f in invalid {
                 eprintln!("error: {f}");
+            }
+            if !missing.is_empty() {
+                eprintln!(
+                    "error: {} without these answers:",
+                    if terminal {
+                        "setup --yes cannot go on"
+                    } else {
+                        "no terminal to ask on, and setup cannot go on"
+                    }
+                );
+                for f in missing {
+                    eprintln!("  {f}");
+                }
+                eprintln!("(run `duo-openvpn setup --help` for every flag)");
             }
             return exit::USAGE;
         }
