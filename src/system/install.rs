@@ -2,10 +2,12 @@
 //! rename), keeping mode and owner, after a backup with the same permissions; directories created
 //! along the way are reported so they can be removed again.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::fs;
+use std::io;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+
+use super::files;
 
 /// Who owns a file and its mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,51 +77,31 @@ pub fn create_dirs(dir: &Path) -> io::Result<Vec<PathBuf>> {
     Ok(missing)
 }
 
-/// Replace `path` with `bytes` atomically. The new file gets `perms`, or those of the file it
-/// replaces, or 0644.
-pub fn write_atomic(path: &Path, bytes: &[u8], perms: Option<Perms>) -> io::Result<()> {
-    let dir = path
-        .parent()
-        .ok_or_else(|| io::Error::other("no parent directory"))?;
-    let perms = match perms {
-        Some(p) => p,
-        None => Perms::of(path).unwrap_or(Perms {
-            mode: 0o644,
-            owner: None,
-        }),
+/// Replace `path` with `bytes` atomically (through `files::write_atomic`). The new file gets
+/// `perms`, or those of the file it replaces, or 0644; an owner is only given away as root.
+pub fn write_atomic(path: &Path, bytes: &[u8], perms: Option<Perms>) -> anyhow::Result<()> {
+    let perms = perms.or_else(|| Perms::of(path).ok()).unwrap_or(Perms {
+        mode: 0o644,
+        owner: None,
+    });
+    let (uid, gid) = match perms.owner {
+        Some(owner) if can_chown() => owner,
+        // SAFETY: geteuid/getegid have no failure mode.
+        _ => unsafe { (libc::geteuid(), libc::getegid()) },
     };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.duo-openvpn.{}.tmp", std::process::id()));
-    let result = (|| {
-        // Created 0600 so the content is never readable by others before the mode is set.
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        if let Some((uid, gid)) = perms.owner
-            && can_chown()
-        {
-            std::os::unix::fs::fchown(&f, Some(uid), Some(gid))?;
-        }
-        f.set_permissions(fs::Permissions::from_mode(perms.mode))?;
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, path)?;
-        File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+    files::write_atomic(
+        path,
+        bytes,
+        Some(files::Meta {
+            mode: perms.mode,
+            uid,
+            gid,
+        }),
+    )
 }
 
 /// Copy `path` to `backup` (creating its directory) with the same mode and owner.
-pub fn backup(path: &Path, backup: &Path) -> io::Result<()> {
+pub fn backup(path: &Path, backup: &Path) -> anyhow::Result<()> {
     let perms = Perms::of(path)?;
     let bytes = fs::read(path)?;
     if let Some(parent) = backup.parent() {
@@ -137,15 +119,6 @@ pub fn remove_empty_dirs(dirs: &[PathBuf]) -> Vec<PathBuf> {
         .into_iter()
         .filter(|d| fs::remove_dir(d).is_ok())
         .cloned()
-        .collect()
-}
-
-/// SHA-256 of `bytes`, hex.
-pub fn digest(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
         .collect()
 }
 

@@ -77,7 +77,7 @@ impl Manifest {
                 owner: Some((0, 0)),
             }),
         )
-        .map_err(|e| format!("{}: cannot write: {e}", p.display()))
+        .map_err(|e| format!("{e:#}"))
     }
 
     /// Where the backup of the system path `path` goes (a system path).

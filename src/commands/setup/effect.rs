@@ -256,7 +256,7 @@ impl Runner {
             (Some(_), false) => {
                 let b = Manifest::backup_path(&i.dest);
                 install::backup(&real, &self.host.path(&b))
-                    .map_err(|e| format!("{}: cannot back up: {e}", i.dest))?;
+                    .map_err(|e| format!("{}: cannot back up: {e:#}", i.dest))?;
                 Some(b)
             }
             _ => None,
@@ -287,9 +287,9 @@ impl Runner {
                     owner,
                 }),
             )
-            .map_err(|e| format!("{}: cannot write: {e}", real.display()))?;
+            .map_err(|e| format!("{e:#}"))?;
         }
-        let sha256 = install::digest(&i.content);
+        let sha256 = crate::system::files::sha256_hex(&i.content);
         match m.installed_mut(&i.dest) {
             Some(rec) => rec.sha256 = sha256,
             None => m.installed.push(Installed {
