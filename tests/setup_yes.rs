@@ -370,3 +370,69 @@ fn several_servers_need_server_config_and_one_outside_etc_openvpn_works() {
         text(&o)
     );
 }
+
+/// The package puts the plugin where setup installs it; setup then finds it there (`--root /`,
+/// simulated here with the sandbox's own copy given as `--plugin-so`): the file is neither
+/// rewritten nor truncated nor backed up, and uninstall leaves it to the package.
+#[test]
+fn the_packaged_plugin_is_left_in_place_and_to_the_package() {
+    use std::os::unix::fs::MetadataExt;
+    let mock = MockDuo::start(MockConfig::default()).unwrap();
+    let s = Sandbox::new();
+    let packaged = s.path("/usr/lib/duo-openvpn/libduo_openvpn_plugin.so");
+    let bytes = b"\x7fELF the packaged plugin\n";
+    common::write(&packaged, bytes, 0o644);
+    let ino = std::fs::metadata(&packaged).unwrap().ino();
+    let before = s.tree();
+    let mut args = base_args(&s, &mock);
+    let at = args.iter().position(|a| a == "--plugin-so").unwrap();
+    // Through a symlink too: it is the same file.
+    let link = s.inputs.path().join("link.so");
+    std::os::unix::fs::symlink(&packaged, &link).unwrap();
+    args[at + 1] = link.display().to_string();
+
+    let o = s.run(&strs(&args));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("in place, left to the package"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(std::fs::read(&packaged).unwrap(), bytes);
+    assert_eq!(
+        std::fs::metadata(&packaged).unwrap().ino(),
+        ino,
+        "rewritten"
+    );
+    assert!(
+        !s.path("/var/lib/duo-openvpn/backup/usr").exists(),
+        "the packaged plugin was backed up"
+    );
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(s.path("/var/lib/duo-openvpn/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let installed = manifest["installed"].as_array().unwrap();
+    assert!(
+        installed
+            .iter()
+            .all(|i| !i["path"].as_str().unwrap().ends_with(".so")),
+        "{manifest}"
+    );
+
+    // Twice: still nothing to do.
+    let after_first = s.tree();
+    let o = s.run(&strs(&args));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(s.tree(), after_first);
+
+    let root = s.root().display().to_string();
+    let o = s.run(&["uninstall", "--root", &root, "--yes"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(
+        s.tree(),
+        before,
+        "uninstall must leave the package's plugin"
+    );
+    assert_eq!(std::fs::metadata(&packaged).unwrap().ino(), ino);
+}

@@ -245,7 +245,9 @@ impl Runner {
         let real = self.host.path(&i.dest);
         let mut m = self.manifest()?;
         let recorded = m.installed_mut(&i.dest).is_some();
-        if !i.changed() && recorded {
+        // In place: the packaged plugin is what would be installed; it is the package's to keep
+        // or remove (never rewritten, backed up or recorded for uninstall).
+        if (!i.changed() && recorded) || i.in_place {
             return Ok(Report::Wrote {
                 path: i.dest.clone(),
                 changed: false,

@@ -86,6 +86,9 @@ pub struct Install {
     pub existing: Option<Vec<u8>>,
     /// Holds the secret key: never shown.
     pub secret: bool,
+    /// The source is this very file (the packaged plugin, with `--root /`): nothing is written,
+    /// backed up or recorded, so uninstall leaves it to the package.
+    pub in_place: bool,
 }
 
 impl std::fmt::Debug for Install {
@@ -96,6 +99,7 @@ impl std::fmt::Debug for Install {
             .field("bytes", &self.content.len())
             .field("mode", &format_args!("{:o}", self.mode))
             .field("group", &self.group)
+            .field("in_place", &self.in_place)
             .finish()
     }
 }
@@ -111,6 +115,7 @@ impl Install {
 
     pub fn describe(&self) -> String {
         let state = match (&self.existing, self.changed()) {
+            _ if self.in_place => "in place, left to the package",
             (None, _) => "new",
             (Some(_), true) => "replaced",
             (Some(_), false) => "unchanged",
@@ -326,6 +331,8 @@ pub fn build(
 
     // Files installed.
     let mut installs = Vec::new();
+    let plugin_in_place = matches!(&answers.plugin_so,
+        PluginSource::File(p) if same_file(p, &host.path(PLUGIN_PATH)));
     let plugin = match &answers.plugin_so {
         PluginSource::File(p) => std::fs::read(p)
             .map_err(|e| format!("{}: cannot read the plugin library: {e}", p.display()))?,
@@ -336,15 +343,18 @@ pub fn build(
             PLACEHOLDER_SO.to_vec()
         }
     };
-    installs.push(install(
-        host,
-        PLUGIN_PATH,
-        "OpenVPN plugin",
-        plugin,
-        0o644,
-        None,
-        false,
-    ));
+    installs.push(Install {
+        in_place: plugin_in_place,
+        ..install(
+            host,
+            PLUGIN_PATH,
+            "OpenVPN plugin",
+            plugin,
+            0o644,
+            None,
+            false,
+        )
+    });
     let mut settings = answers.settings.clone();
     let group = server.group.clone();
     if let Some(ca) = &answers.settings.ca_file {
@@ -438,6 +448,17 @@ fn install(
         mode,
         group,
         secret,
+        in_place: false,
+    }
+}
+
+/// Whether two paths name the same file (through symlinks), as the packaged plugin does when
+/// it is both what setup installs and where (`--root /`).
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
     }
 }
 
