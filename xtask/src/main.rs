@@ -236,7 +236,7 @@ fn examples(sub: Option<&str>) -> Vec<(&'static str, &'static str)> {
                  \x20 --ikey DIXXXXXXXXXXXXXXXXXX --skey-file /root/duo-skey \\\n\
                  \x20 --host api-xxxxxxxx.duosecurity.com \\\n\
                  \x20 --server-config /etc/openvpn/server/server.conf \\\n\
-                 \x20 --client-config /etc/openvpn/client",
+                 \x20 --client-config /root/ovpns",
             ),
             (
                 "The same, printing the plan and every diff without changing anything:",
@@ -355,7 +355,8 @@ fn exit_codes() -> [(u8, &'static str); 4] {
         ),
         (
             cli::exit::UNAVAILABLE,
-            "Duo could not be reached or answered with an error.",
+            "Duo could not be reached or answered with an error; setup: the OpenVPN service did \
+             not restart (what was done is recorded for uninstall).",
         ),
     ]
 }
