@@ -81,6 +81,9 @@ pub struct Report {
     /// CPU time of OpenVPN's thread in each verify call (wall minus CPU is time the thread
     /// was not running: scheduled out, or blocked).
     pub verify_cpu: Summary,
+    /// The first call (cold: code and data not yet touched), wall and CPU.
+    pub verify_first_us: f64,
+    pub verify_first_cpu_us: f64,
     pub returned_deferred: usize,
     pub returned_success: usize,
     pub returned_error: usize,
@@ -414,6 +417,8 @@ pub fn run(a: &LoginArgs) -> anyhow::Result<Report> {
         open_ms,
         verify: Summary::of_ns(&verify_ns),
         verify_cpu: Summary::of_ns(&verify_cpu_ns),
+        verify_first_us: verify_ns[0] as f64 / 1000.0,
+        verify_first_cpu_us: verify_cpu_ns[0] as f64 / 1000.0,
         returned_deferred: deferred,
         returned_success: rc.iter().filter(|&&r| r == FUNC_SUCCESS).count(),
         returned_error: rc.iter().filter(|&&r| r == FUNC_ERROR).count(),

@@ -387,13 +387,13 @@ fn print_tables(runs: &[Run], setup: Option<&Result<SetupReport, String>>) {
     println!("### What OpenVPN's thread and the clients see\n");
     println!(
         "| plugin | logins | push delay | verify call p50 / p99 / max (µs) | max CPU in one call (µs) | \
-         all answered | logins/s | per-login latency p50 / p99 | control files |"
+         first call: wall / CPU (µs) | all answered | logins/s | per-login latency p50 / p99 | control files |"
     );
-    println!("|---|---:|---:|---|---:|---:|---:|---|---|");
+    println!("|---|---:|---:|---|---:|---|---:|---:|---|---|");
     for run in runs {
         match &run.report {
             Ok(r) => println!(
-                "| {} | {} | {} | {} / {} / {} | {} | {} | {:.0} | {} / {} | {} |",
+                "| {} | {} | {} | {} / {} / {} | {} | {} / {} | {} | {:.0} | {} / {} | {} |",
                 run.label,
                 r.logins,
                 delay(run.push_delay),
@@ -401,6 +401,8 @@ fn print_tables(runs: &[Run], setup: Option<&Result<SetupReport, String>>) {
                 us(r.verify.p99_us),
                 us(r.verify.max_us),
                 us(r.verify_cpu.max_us),
+                us(r.verify_first_us),
+                us(r.verify_first_cpu_us),
                 secs(r.all_written_ms),
                 r.logins_per_sec,
                 secs(r.latency.p50_us / 1000.0),
@@ -408,7 +410,7 @@ fn print_tables(runs: &[Run], setup: Option<&Result<SetupReport, String>>) {
                 control(r)
             ),
             Err(e) => println!(
-                "| {} | | {} | **failed: {e}** | | | | | |",
+                "| {} | | {} | **failed: {e}** | | | | | | |",
                 run.label,
                 delay(run.push_delay)
             ),
