@@ -436,3 +436,33 @@ fn the_packaged_plugin_is_left_in_place_and_to_the_package() {
     );
     assert_eq!(std::fs::metadata(&packaged).unwrap().ino(), ino);
 }
+
+#[test]
+fn migrating_duos_own_plugin_line_never_prints_its_secret_key() {
+    let mock = MockDuo::start(MockConfig::default()).unwrap();
+    let s = Sandbox::new();
+    let conf = s.path("/etc/openvpn/server/server.conf");
+    let mut config = std::fs::read(&conf).unwrap();
+    config.extend_from_slice(
+        format!(
+            "plugin /usr/lib/openvpn/duo_openvpn.so '{MOCK_IKEY} {MOCK_SKEY} {}'\n",
+            mock.host()
+        )
+        .as_bytes(),
+    );
+    std::fs::write(&conf, &config).unwrap();
+    let mut args = base_args(&s, &mock);
+    args.push("--dry-run".into());
+    let o = s.run(&strs(&args));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let all = text(&o);
+    assert!(
+        all.contains("-plugin /usr/lib/openvpn/duo_openvpn.so"),
+        "the migration is shown: {all}"
+    );
+    assert!(all.contains("<secret key>"), "{all}");
+    assert!(
+        !all.contains(MOCK_SKEY),
+        "the secret key was printed:\n{all}"
+    );
+}

@@ -56,10 +56,31 @@ impl FileEdit {
         self.before != self.after
     }
 
-    /// A unified diff (3 lines of context) with the system path in the headers.
+    /// A unified diff (3 lines of context) with the system path in the headers. Duo's own
+    /// plugin line carries the secret key in its arguments: migrating it removes that line, and
+    /// the diff (printed by --yes and --dry-run, often into configuration-management logs)
+    /// shows it masked.
     pub fn diff(&self) -> String {
-        unified(&self.path, &self.before, &self.after)
+        let mut text = unified(&self.path, &self.before, &self.after);
+        for secret in upstream_secrets(&self.before) {
+            text = text.replace(&secret, "<secret key>");
+        }
+        text
     }
+}
+
+/// The secret keys on Duo's own plugin lines (the second argument).
+fn upstream_secrets(config: &[u8]) -> Vec<String> {
+    Document::from_bytes(config)
+        .map(|doc| {
+            doc.upstream_duo()
+                .into_iter()
+                .filter_map(|u| u.args.get(1).cloned())
+                // A real secret key is 40 characters; a short word is not masked everywhere.
+                .filter(|s| s.len() >= 8)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 pub fn unified(path: &str, before: &[u8], after: &[u8]) -> String {
