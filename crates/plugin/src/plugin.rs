@@ -13,7 +13,7 @@ use crate::job::Job;
 use crate::limits;
 use crate::log::Logger;
 use crate::runtime::{self, Runtime};
-use crate::task::Shared;
+use crate::task::{self, Shared};
 
 /// Marks a live handle, so a stale or foreign pointer is refused rather than used.
 const MAGIC: u64 = 0x6475_6f2d_6f76_706e; // "duo-ovpn"
@@ -50,6 +50,7 @@ impl Plugin {
             username_from: config.username_from,
             deadline: login_deadline,
             log,
+            starting: Arc::new(tokio::sync::Semaphore::new(task::STARTING)),
         });
         let runtime = Runtime::start(shared)?;
         if source == Source::Arguments {

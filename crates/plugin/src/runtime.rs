@@ -43,7 +43,9 @@ const KEEP_ALIVE: Duration = Duration::from_secs(365 * 24 * 3600);
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct Runtime {
-    jobs: Option<UnboundedSender<Job>>,
+    // Boxed: the channel's blocks then stay small, so a send on OpenVPN's thread does not
+    // allocate kilobytes at a time (and trigger malloc consolidation there).
+    jobs: Option<UnboundedSender<Box<Job>>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -76,7 +78,9 @@ impl Runtime {
 
     /// Hand a job to the runtime: never blocks. False if the runtime is gone.
     pub fn submit(&self, job: Job) -> bool {
-        self.jobs.as_ref().is_some_and(|tx| tx.send(job).is_ok())
+        self.jobs
+            .as_ref()
+            .is_some_and(|tx| tx.send(Box::new(job)).is_ok())
     }
 
     /// Close the job channel and join the thread (see the module comment for pending logins).
@@ -96,7 +100,7 @@ impl Drop for Runtime {
 
 fn run(
     shared: Arc<Shared>,
-    mut jobs: UnboundedReceiver<Job>,
+    mut jobs: UnboundedReceiver<Box<Job>>,
     ready: std_mpsc::SyncSender<Result<(), String>>,
 ) {
     let rt = match tokio::runtime::Builder::new_current_thread()
@@ -124,7 +128,7 @@ fn run(
     }
     rt.block_on(async {
         while let Some(job) = jobs.recv().await {
-            tokio::spawn(task::run(shared.clone(), job));
+            tokio::spawn(task::run(shared.clone(), *job));
         }
     });
     // Dropping `rt` cancels pending logins (each refuses) and joins the blocking pool.

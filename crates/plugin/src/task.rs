@@ -13,7 +13,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use duo::login::{self, Denied, Outcome};
+use tokio::sync::Semaphore;
+
+use duo::login::{self, Denied, Outcome, Progress};
 use duo::{Client, Failmode, UsernameFrom};
 
 use crate::control_file::Answer;
@@ -28,7 +30,16 @@ pub struct Shared {
     /// The whole login, from OpenVPN's call to the answer (see [`crate::deadline`]).
     pub deadline: Duration,
     pub log: Logger,
+    /// Logins allowed to be between preauth and a sent factor at once (see [`STARTING`]).
+    pub starting: Arc<Semaphore>,
 }
+
+/// How many logins may be opening connections and talking to Duo before their factor is out.
+/// Every TLS handshake runs on the one runtime thread: with thousands of logins starting
+/// together, unbounded, each request queues behind all the handshakes and runs into its
+/// timeout, and the connection pool dials a second connection for many of them. Waiting on a
+/// push (the long part) holds no permit.
+pub const STARTING: usize = 128;
 
 /// The decision for one login, before it is written.
 struct Verdict {
@@ -97,7 +108,20 @@ async fn decide(shared: &Shared, job: &Job) -> Verdict {
         }
     };
     let remaining = shared.deadline.saturating_sub(job.received.elapsed());
-    let mut progress = |_| {};
+    let permit =
+        match tokio::time::timeout(remaining, shared.starting.clone().acquire_owned()).await {
+            Ok(Ok(p)) => Some(p),
+            // Closed only at shutdown; a task then is cancelled anyway.
+            Ok(Err(_)) => None,
+            Err(_) => return verdict(&Outcome::Denied(Denied::TimedOut), shared.failmode),
+        };
+    let remaining = shared.deadline.saturating_sub(job.received.elapsed());
+    let mut permit = permit;
+    let mut progress = move |p: Progress| {
+        if matches!(p, Progress::Sent { .. }) {
+            permit.take();
+        }
+    };
     let login = login::login(&shared.client, &prepared.request, remaining, &mut progress);
     // `login` keeps its own deadline; this outer bound only guards against a step that does
     // not, and then refuses (a hang is not an outage we may let users through on).
