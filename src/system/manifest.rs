@@ -69,13 +69,11 @@ pub fn edit_configs<F>(
 where
     F: FnMut(&Path, &mut Document) -> Result<Vec<Change>>,
 {
-    let mut planned = Vec::new();
+    let mut planned: Vec<Planned> = Vec::new();
+    let mut targets = std::collections::HashSet::new();
     for path in paths {
         let file = files::load_config(root, path)?;
-        if planned
-            .iter()
-            .any(|p: &Planned| p.file.target == file.target)
-        {
+        if !targets.insert(file.target.clone()) {
             bail!(
                 "{}: the same file as another config given ({})",
                 path.display(),
@@ -102,8 +100,11 @@ where
     let result = (|| -> Result<()> {
         for p in &writes {
             record(root, manifest, p, &mut new_backups)?;
-            // Saved before the write: a crash in between leaves an undo that finds nothing.
-            save(root, manifest)?;
+        }
+        // Saved once, before any write (not once per file: that is quadratic in the number of
+        // profiles): a crash in between leaves an undo that finds nothing to undo.
+        save(root, manifest)?;
+        for p in &writes {
             files::write_atomic(&p.file.real, &p.after, Some(p.file.meta))?;
             written.push((p, p.file.bytes.clone()));
         }
