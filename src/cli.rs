@@ -114,6 +114,12 @@ pub struct SetupArgs {
     /// Access Server: replace another post-auth script (uninstall puts it back).
     #[arg(long)]
     pub replace_post_auth_script: bool,
+    /// Access Server: push to the user's default device without asking for a factor.
+    #[arg(long)]
+    pub autopush: bool,
+    /// Access Server: ask for Duo on web logins only, not on VPN connections.
+    #[arg(long)]
+    pub skip_duo_for_vpn: bool,
     /// Send a live test push to USER at the end (a refusal exits 1, after the changes).
     #[arg(long, value_name = "USER")]
     pub test_user: Option<String>,

@@ -190,3 +190,24 @@ fn another_post_auth_script_needs_consent_and_comes_back() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(s.db().get(KEY).map(String::as_str), Some(theirs));
 }
+
+#[test]
+fn autopush_and_skip_duo_for_vpn_reach_the_loaded_script() {
+    let mock = MockDuo::start(MockConfig::default()).unwrap();
+    let s = AsSandbox::new(&[]);
+    let loaded = |extra: &[&str]| {
+        let mut args = s.setup_args(&mock);
+        args.extend(extra.iter().map(|a| a.to_string()));
+        let o = s.run(&strs(&args));
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        s.db().get(KEY).cloned().expect("our script is loaded")
+    };
+    let plain = loaded(&[]);
+    assert!(plain.contains("\nAUTOPUSH = False") && plain.contains("\nSKIP_DUO_FOR_VPN = False"));
+    let script = loaded(&["--autopush", "--skip-duo-for-vpn"]);
+    assert!(script.contains("\nAUTOPUSH = True"), "AUTOPUSH not set");
+    assert!(
+        script.contains("\nSKIP_DUO_FOR_VPN = True"),
+        "SKIP_DUO_FOR_VPN not set"
+    );
+}

@@ -104,6 +104,11 @@ pub fn run(args: &SetupArgs, host: &Host, skey_env: Option<String>, terminal: bo
         }
     };
     let script = match access_server::RenderOptions::from_settings(&settings)
+        .map(|o| access_server::RenderOptions {
+            autopush: args.autopush,
+            skip_duo_for_vpn: args.skip_duo_for_vpn,
+            ..o
+        })
         .and_then(|o| o.validate().map(|_| o))
     {
         Ok(o) => access_server::render_script(&o),
