@@ -5,7 +5,7 @@ use duo::config::{check_host, check_ikey, check_proxy};
 use duo::{DuoSettings, Failmode};
 
 use super::answers::read_skey;
-use super::effect::{AccessServerScript, Effect, Runner};
+use super::effect::{AccessServerScript, Effect};
 use crate::cli::{FailmodeArg, SetupArgs, exit};
 use crate::system::host::Host;
 
@@ -146,36 +146,15 @@ pub fn run(args: &SetupArgs, host: &Host, skey_env: Option<String>, terminal: bo
         println!("(dry run: nothing changed; the credentials were not checked)");
         return exit::OK;
     }
-    let mut runner = match Runner::new(host.clone()) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::UNAVAILABLE;
-        }
-    };
-    let mut code = exit::OK;
-    let mut effects = vec![
-        Effect::DuoCheck(settings.clone()),
-        Effect::InstallAccessServer(AccessServerScript {
-            script,
-            consent: args.replace_post_auth_script,
-        }),
-    ];
+    let mut effects = vec![Effect::InstallAccessServer(AccessServerScript {
+        script,
+        consent: args.replace_post_auth_script,
+    })];
     if let Some(u) = &args.test_user {
         effects.push(Effect::TestPushWith {
             user: u.clone(),
             settings: Box::new(settings.clone()),
         });
     }
-    for e in &effects {
-        let ok = runner.run(e, &mut |r| code = super::print_report(&r, code));
-        if !ok {
-            return if code == exit::OK { exit::USAGE } else { code };
-        }
-    }
-    println!(
-        "Done. The manifest for uninstall is {}.",
-        super::effect::manifest_display(host)
-    );
-    code
+    super::apply(host, &settings, effects)
 }

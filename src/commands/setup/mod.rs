@@ -190,6 +190,19 @@ fn non_interactive(
         println!("(dry run: nothing changed; the credentials were not checked)");
         return exit::OK;
     }
+    if plan.is_noop() {
+        println!("Already set up: nothing to change.");
+    }
+    let effects = effect::effects(&plan)
+        .into_iter()
+        .filter(|e| !(plan.is_noop() && matches!(e, Effect::Restart { .. })))
+        .collect();
+    apply(&host, &answers.settings, effects)
+}
+
+/// Check the credentials with Duo first (nothing is changed with keys Duo refuses), then run
+/// `effects` in order through one runner, stopping at the first that fails. Returns the exit code.
+pub(crate) fn apply(host: &Host, settings: &duo::DuoSettings, effects: Vec<Effect>) -> u8 {
     let mut runner = match Runner::new(host.clone()) {
         Ok(r) => r,
         Err(e) => {
@@ -197,13 +210,12 @@ fn non_interactive(
             return exit::UNAVAILABLE;
         }
     };
-    // Credentials first: nothing is changed with keys Duo refuses.
     let mut code = exit::OK;
     let mut spinner = crate::ui::spinner::Spinner::new(format!(
         "Checking the credentials with Duo ({})",
-        answers.settings.host
+        settings.host
     ));
-    let ok = runner.run(&Effect::DuoCheck(answers.settings.clone()), &mut |r| {
+    let ok = runner.run(&Effect::DuoCheck(settings.clone()), &mut |r| {
         spinner.clear();
         code = print_report(&r, code);
     });
@@ -211,22 +223,16 @@ fn non_interactive(
     if !ok {
         return code;
     }
-    if plan.is_noop() {
-        println!("Already set up: nothing to change.");
-    }
-    for e in effect::effects(&plan) {
-        if plan.is_noop() && matches!(e, Effect::Restart { .. }) {
-            continue;
-        }
+    for e in effects {
         let ok = runner.run(&e, &mut |r| code = print_report(&r, code));
         if !ok {
             if code == exit::OK {
                 code = exit::USAGE;
             }
-            if !matches!(e, Effect::TestPush { .. }) {
+            if !matches!(e, Effect::TestPush { .. } | Effect::TestPushWith { .. }) {
                 eprintln!(
                     "Stopped. What was done is recorded in {}; `duo-openvpn uninstall` undoes it.",
-                    effect::manifest_display(&host)
+                    effect::manifest_display(host)
                 );
             }
             return code;
@@ -234,7 +240,7 @@ fn non_interactive(
     }
     println!(
         "Done. The manifest for uninstall is {}.",
-        effect::manifest_display(&host)
+        effect::manifest_display(host)
     );
     code
 }
