@@ -1,9 +1,9 @@
 //! What the FFI tests fabricate: OpenVPN's structures, environments, control files, a C
-//! `plugin_log` (in `fake_openvpn.c`, linked by build.rs) whose lines are captured here.
+//! `plugin_log` (in the `fake-openvpn` dev-dependency's C file) whose lines are captured here.
 
 #![allow(dead_code)]
 
-use std::ffi::{CStr, CString, c_char, c_int, c_long, c_void};
+use std::ffi::{CStr, CString, c_char, c_int, c_void};
 use std::path::{Path, PathBuf};
 use std::ptr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,10 +12,7 @@ use std::time::{Duration, Instant};
 
 use duo_openvpn_plugin::ffi::{Callbacks, OpenIn, PluginLog};
 
-unsafe extern "C" {
-    fn fake_plugin_log(flags: c_int, name: *const c_char, format: *const c_char, ...);
-    fn fake_header_layout(which: c_int) -> c_long;
-}
+use fake_openvpn::{fake_header_layout, fake_plugin_log};
 
 static LOCK: Mutex<()> = Mutex::new(());
 static LINES: Mutex<Vec<(c_int, String)>> = Mutex::new(Vec::new());
