@@ -30,6 +30,7 @@ mod change;
 mod document;
 mod edits;
 mod error;
+mod mask;
 mod query;
 pub mod tokenize;
 mod upstream;
@@ -42,6 +43,7 @@ pub use edits::{
     ensure_client, ensure_plugin, ensure_reneg_sec_zero, ensure_server, plugin_line,
 };
 pub use error::{ParseError, ParseErrorKind, Warning};
+pub use mask::{MASKED_SECRET_KEY, Masked, mask_secrets, secret_block_label};
 pub use query::{
     IdentityHint, Include, PLUGIN_FILE_NAME, Plugin, PluginKind, RenegSec, Role,
     UPSTREAM_PLUGIN_FILE_NAME, plugin_argv,

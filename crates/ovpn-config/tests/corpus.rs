@@ -134,3 +134,36 @@ fn what_setup_reads() {
         "remotes live in the <connection> blocks"
     );
 }
+
+/// The masker (a line scanner) hides every secret block the parser finds, in every corpus file,
+/// and its line origins add up to the file.
+#[test]
+fn masking_hides_every_secret_block_the_parser_sees() {
+    let mut hidden = 0;
+    for (name, bytes) in corpus() {
+        let Ok(doc) = Document::from_bytes(&bytes) else {
+            continue;
+        };
+        let text = String::from_utf8(bytes).unwrap();
+        let m = ovpn_config::mask_secrets(&text);
+        assert_eq!(
+            m.original_lines(0..m.text.split_inclusive('\n').count()),
+            0..doc.line_count(),
+            "{name}"
+        );
+        for b in doc.inline_blocks() {
+            if ovpn_config::secret_block_label(&b.name).is_none() {
+                continue;
+            }
+            hidden += 1;
+            for line in doc.inline_body(b).lines().filter(|l| l.trim().len() > 8) {
+                assert!(
+                    !m.text.contains(line),
+                    "{name}: `{line}` shown:\n{}",
+                    m.text
+                );
+            }
+        }
+    }
+    assert!(hidden >= 6, "only {hidden} secret blocks in the corpus");
+}
