@@ -14,6 +14,62 @@ pub const TEMPLATE: &str = include_str!("../../../assets/duo.toml.template");
 
 pub const DEFAULT_TIMEOUT_SECS: u64 = 60;
 
+/// The environment variables the tool reads secrets from: `DUO_SKEY` (setup's secret key) and
+/// `DUO_PASSCODE` (`test --factor passcode`). No child process (systemctl, journalctl,
+/// `openvpn --version`, sacli) needs them, and a child's environment is readable by anything
+/// running as the same user for as long as it lives (`/proc/PID/environ`).
+pub const SECRET_ENV_VARS: &[&str] = &["DUO_SKEY", "DUO_PASSCODE"];
+
+/// Remove [`SECRET_ENV_VARS`] from what `cmd` passes on: call it on every child the tool starts.
+pub fn scrub_secret_env(cmd: &mut std::process::Command) -> &mut std::process::Command {
+    for v in SECRET_ENV_VARS {
+        cmd.env_remove(v);
+    }
+    cmd
+}
+
+/// The largest input file read whole: `duo.toml`, a secret-key file, a CA bundle. Real ones are
+/// a few kilobytes (Duo's 15 pinned roots are 25 KB); without a bound, a wrong path (a disk
+/// image, a log) is read into memory in full before being refused as not TOML or not PEM.
+pub const MAX_INPUT_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Read a whole input file, refusing one larger than [`MAX_INPUT_BYTES`] before reading it
+/// (its size from the open handle) and while reading (a file that grows, a device or a pipe,
+/// which report no size). The error says the size and the limit; callers add the path.
+pub fn read_input(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let too_big = |size: &str| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "{size}, over the limit of {} MiB for an input file",
+                MAX_INPUT_BYTES / (1024 * 1024)
+            ),
+        )
+    };
+    let file = std::fs::File::open(path)?;
+    let size = file.metadata()?.len();
+    if size > MAX_INPUT_BYTES {
+        return Err(too_big(&format!("{size} bytes")));
+    }
+    let mut buf = Vec::with_capacity(size as usize);
+    file.take(MAX_INPUT_BYTES + 1).read_to_end(&mut buf)?;
+    if buf.len() as u64 > MAX_INPUT_BYTES {
+        return Err(too_big("more than that"));
+    }
+    Ok(buf)
+}
+
+/// [`read_input`], as UTF-8 text.
+pub fn read_input_string(path: &Path) -> std::io::Result<String> {
+    String::from_utf8(read_input(path)?).map_err(|e| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+        )
+    })
+}
+
 /// What happens to a login when Duo cannot answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Failmode {
@@ -256,7 +312,7 @@ pub fn redact_userinfo(url: &str) -> String {
 impl Config {
     /// Read and validate a `duo.toml`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        let text = read_input_string(path).map_err(|e| ConfigError {
             path: Some(path.to_path_buf()),
             line: None,
             key: None,
@@ -487,6 +543,54 @@ mod tests {
         format!(
             "# mine\n[duo]\nikey = \"{IKEY}\"\nskey = \"{SKEY}\"\nhost = \"api-abc.duosecurity.com\"\n"
         )
+    }
+
+    #[test]
+    fn a_huge_config_is_refused_before_it_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("duo.toml");
+        // Sparse: 300 MB long, no disk used; reading it whole would allocate 300 MB.
+        std::fs::File::create(&path)
+            .unwrap()
+            .set_len(300_000_000)
+            .unwrap();
+        let e = Config::load(&path).unwrap_err().to_string();
+        assert!(e.starts_with(&format!("{}: ", path.display())), "{e}");
+        assert!(e.contains("300000000 bytes") && e.contains("4 MiB"), "{e}");
+
+        let exact = dir.path().join("exact");
+        std::fs::File::create(&exact)
+            .unwrap()
+            .set_len(MAX_INPUT_BYTES)
+            .unwrap();
+        assert_eq!(read_input(&exact).unwrap().len() as u64, MAX_INPUT_BYTES);
+        std::fs::File::options()
+            .write(true)
+            .open(&exact)
+            .unwrap()
+            .set_len(MAX_INPUT_BYTES + 1)
+            .unwrap();
+        assert!(read_input(&exact).is_err());
+        // A device reports no size: the bound holds while reading.
+        let e = read_input(Path::new("/dev/zero")).unwrap_err().to_string();
+        assert!(e.contains("4 MiB"), "{e}");
+        let e = read_input_string(Path::new("/dev/zero")).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::InvalidData);
+    }
+
+    #[test]
+    fn secret_variables_do_not_reach_children() {
+        let mut c = std::process::Command::new("env");
+        c.env("DUO_SKEY", "s")
+            .env("DUO_PASSCODE", "1")
+            .env("KEEP", "k");
+        scrub_secret_env(&mut c);
+        let out = String::from_utf8(c.output().unwrap().stdout).unwrap();
+        assert!(out.contains("KEEP=k"), "{out}");
+        assert!(
+            !out.contains("DUO_SKEY") && !out.contains("DUO_PASSCODE"),
+            "{out}"
+        );
     }
 
     #[test]
