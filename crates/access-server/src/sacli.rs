@@ -32,7 +32,8 @@ pub trait Sacli {
 }
 
 /// Runs the `sacli` at a given path, without a terminal (stdin is empty), as the current user
-/// (root needs no Access Server credentials).
+/// (root needs no Access Server credentials), without `DUO_SKEY` or `DUO_PASSCODE` in its
+/// environment.
 #[derive(Debug, Clone)]
 pub struct SacliCommand {
     path: PathBuf,
@@ -55,7 +56,10 @@ impl Sacli for SacliCommand {
     }
 
     fn run(&self, args: &[String]) -> Result<String, Error> {
-        let out = Command::new(&self.path)
+        let mut cmd = Command::new(&self.path);
+        // sacli needs none of the tool's secrets (the script reaches it in a 0600 file).
+        duo::config::scrub_secret_env(&mut cmd);
+        let out = cmd
             .args(args)
             .stdin(Stdio::null())
             .output()
@@ -152,6 +156,31 @@ mod tests {
         let s = SacliCommand::detect(root.path()).unwrap();
         assert_eq!(s.path(), p);
         assert_eq!(s.run(&["a".into(), "b c".into()]).unwrap(), "a b c\n");
+    }
+
+    #[test]
+    fn sacli_is_not_given_the_secret_variables() {
+        let root = tempfile::tempdir().unwrap();
+        let p = root.path().join("sacli");
+        std::fs::write(&p, "#!/bin/sh\nenv\n").unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // The variables as a parent that was given them would pass them on.
+        // SAFETY: this test's process sets them before the child starts; no other test
+        // reads them.
+        unsafe {
+            std::env::set_var("DUO_SKEY", "the-secret-key");
+            std::env::set_var("DUO_PASSCODE", "123456");
+        }
+        let env = SacliCommand::new(&p).run(&[]).unwrap();
+        assert!(env.contains("PATH="), "{env}");
+        assert!(
+            !env.contains("DUO_SKEY") && !env.contains("the-secret-key"),
+            "{env}"
+        );
+        assert!(
+            !env.contains("DUO_PASSCODE") && !env.contains("123456"),
+            "{env}"
+        );
     }
 
     #[test]
