@@ -66,9 +66,12 @@ impl Host {
     }
 
     /// Run `program args…` found on our PATH; `None` when it is not there or cannot start.
+    /// The secret-carrying variables (`DUO_SKEY`, `DUO_PASSCODE`) are not passed on.
     pub fn run(&self, program: &str, args: &[&str]) -> Option<Ran> {
         let exe = self.which(program)?;
-        let out = Command::new(exe)
+        let mut cmd = Command::new(exe);
+        duo::config::scrub_secret_env(&mut cmd);
+        let out = cmd
             .args(args)
             .env("PATH", &self.path_env)
             .env("SYSTEMD_PAGER", "")
