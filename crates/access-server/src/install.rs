@@ -20,6 +20,7 @@ use sha2::Digest as _;
 use crate::Error;
 use crate::render::MARKER;
 use crate::sacli::{Sacli, parse_config_query};
+use crate::summary::ScriptSummary;
 
 /// The configuration key holding the post-auth script (Access Server allows one).
 pub const POST_AUTH_KEY: &str = "auth.module.post_auth_script";
@@ -139,10 +140,11 @@ impl Inspection {
             );
         }
         if let Some(s) = self.foreign_script() {
+            let s = ScriptSummary::of(s);
             w.push(format!(
-                "Another post-auth script is installed ({} lines). Access Server runs only one: \
-                 installing Duo's replaces it. It is kept, and uninstall puts it back.",
-                s.lines().count()
+                "Another post-auth script is installed ({}, {} lines). Access Server runs only \
+                 one: installing Duo's replaces it. It is kept, and uninstall puts it back.",
+                s.name, s.lines
             ));
         }
         w
@@ -242,7 +244,7 @@ pub fn install(
         if !opts.replace_foreign_script {
             return Err(Error::ForeignScript {
                 lines: foreign.lines().count(),
-                preview: preview(foreign),
+                summary: ScriptSummary::of(foreign).to_string(),
             });
         }
         (Some(foreign.to_string()), true)
@@ -271,18 +273,36 @@ pub fn install(
 }
 
 /// What [`install`] will do, one line each (for a plan, `--dry-run`, or the wizard's summary).
+/// Another script is described by [`ScriptSummary`] (indented lines after the first), never
+/// quoted.
 pub fn describe_install(inspection: &Inspection, script: &str, consent: bool) -> Vec<String> {
     let sacli = inspection.sacli.display();
     let mut lines = Vec::new();
+    let described = |lines: &mut Vec<String>, s: &str| {
+        lines.extend(
+            ScriptSummary::of(s)
+                .lines()
+                .into_iter()
+                .map(|l| format!("    {l}")),
+        )
+    };
     match inspection.foreign_script() {
-        Some(s) if consent => lines.push(format!(
-            "replace Access Server's post-auth script ({} lines; kept for uninstall to put back)",
-            s.lines().count()
-        )),
-        Some(s) => lines.push(format!(
-            "REFUSED without consent: Access Server already has a post-auth script ({} lines)",
-            s.lines().count()
-        )),
+        Some(s) if consent => {
+            lines.push(format!(
+                "replace Access Server's post-auth script ({} lines; kept for uninstall to put \
+                 back):",
+                s.lines().count()
+            ));
+            described(&mut lines, s);
+        }
+        Some(s) => {
+            lines.push(format!(
+                "REFUSED without consent: Access Server already has a post-auth script ({} \
+                 lines):",
+                s.lines().count()
+            ));
+            described(&mut lines, s);
+        }
         None if inspection.current_is_ours() => {
             lines.push("update our post-auth script (installed by an earlier setup)".into())
         }
@@ -295,18 +315,6 @@ pub fn describe_install(inspection: &Inspection, script: &str, consent: bool) ->
     ));
     lines.push(format!("{sacli} start"));
     lines
-}
-
-/// The first lines of another script, to show the administrator.
-pub fn preview(script: &str) -> String {
-    const LINES: usize = 12;
-    let mut out: Vec<&str> = script.lines().take(LINES).collect();
-    let more = script.lines().count().saturating_sub(LINES);
-    let tail = format!("… ({more} more lines)");
-    if more > 0 {
-        out.push(&tail);
-    }
-    out.join("\n")
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -348,6 +356,10 @@ pub fn uninstall(
         let outcome = match &record.previous {
             Some(prev) => {
                 put_value(sacli, &record.key, prev, temp_dir, &mut commands)?;
+                notes.push(format!(
+                    "put back the script from before setup: {}",
+                    ScriptSummary::of(prev).headline()
+                ));
                 UninstallOutcome::Restored
             }
             None => {
@@ -363,8 +375,9 @@ pub fn uninstall(
                 put_value(sacli, &record.key, prev, temp_dir, &mut commands)?;
                 run(sacli, &["start"], &mut commands)?;
                 notes.push(format!(
-                    "{} was already empty: the script from before setup was put back",
-                    record.key
+                    "{} was already empty: the script from before setup was put back: {}",
+                    record.key,
+                    ScriptSummary::of(prev).headline()
                 ));
                 UninstallOutcome::PreviousPutBack
             }
@@ -375,8 +388,9 @@ pub fn uninstall(
         }
     } else {
         notes.push(format!(
-            "{} now holds another script (not ours, changed since setup): left in place",
-            record.key
+            "{} now holds another script (not ours, changed since setup): left in place: {}",
+            record.key,
+            ScriptSummary::of(current.unwrap_or_default()).headline()
         ));
         UninstallOutcome::LeftOtherScript
     };
@@ -578,7 +592,11 @@ mod tests {
         let i = inspect(&m).unwrap();
         let e = install(&m, &i, OURS, &InstallOptions::default(), None).unwrap_err();
         assert!(matches!(e, Error::ForeignScript { lines: 2, .. }), "{e}");
-        assert!(e.to_string().contains("def post_auth"));
+        let e = e.to_string();
+        assert!(
+            !e.contains("def post_auth") && e.contains("does not recognise"),
+            "{e}"
+        );
         assert_eq!(m.config.borrow()[POST_AUTH_KEY], theirs);
         let consent = InstallOptions {
             replace_foreign_script: true,
@@ -641,17 +659,70 @@ mod tests {
         assert!(d[0].starts_with("REFUSED"), "{d:?}");
         let d = describe_install(&i, OURS, true);
         assert!(d[0].contains("kept for uninstall"), "{d:?}");
-        assert!(d[1].contains("--value_file=FILE ConfigPut") && d[1].contains("2 lines"));
-        assert!(d[2].ends_with("sacli start"));
+        // Then the other script described (indented), then the commands.
+        assert!(
+            d[1].starts_with("    a post-auth script") && d[1].contains("1 line,"),
+            "{d:?}"
+        );
+        let [.., put, start] = d.as_slice() else {
+            panic!("{d:?}")
+        };
+        assert!(put.contains("--value_file=FILE ConfigPut") && put.contains("2 lines"));
+        assert!(start.ends_with("sacli start"));
         let fresh = inspect(&Memory::new(&[])).unwrap();
         assert!(describe_install(&fresh, OURS, false)[0].starts_with("install"));
     }
 
+    /// Duo's own script, as far as what is shown of it goes.
+    const DUOS: &str = "#!/usr/bin/env python\n# duo_openvpn_as.py\nIKEY = 'DIXXXXXXXXXXXXXXXXXX'\n\
+                        SKEY = 'the-secret'\nHOST = 'api-x.duosecurity.com'\n\
+                        __version__ = '2.8'\n";
+
     #[test]
-    fn previews_are_short() {
-        let long: String = (1..=30).map(|i| format!("line {i}\n")).collect();
-        let p = preview(&long);
-        assert!(p.starts_with("line 1\n") && p.ends_with("… (18 more lines)"));
-        assert_eq!(preview("a\nb"), "a\nb");
+    fn another_script_is_described_never_quoted() {
+        let m = Memory::new(&[(POST_AUTH_KEY, DUOS)]);
+        let i = inspect(&m).unwrap();
+        let mut shown = Vec::new();
+        for consent in [false, true] {
+            let d = describe_install(&i, OURS, consent);
+            assert!(
+                d.iter()
+                    .any(|l| l.contains("Duo's own duo_openvpn_as.py, version 2.8")),
+                "{d:#?}"
+            );
+            assert!(d.iter().any(|l| l.contains(&sha256_hex(DUOS))), "{d:#?}");
+            assert!(
+                d.iter()
+                    .any(|l| l.contains("line 4: SKEY = <value not shown>")),
+                "{d:#?}"
+            );
+            shown.extend(d);
+        }
+        shown.extend(i.warnings());
+        let e = install(&m, &i, OURS, &InstallOptions::default(), None).unwrap_err();
+        shown.push(e.to_string());
+        assert!(e.to_string().contains("SKEY = <value not shown>"), "{e}");
+        // Uninstall's notes, after a replacement: the previous script put back.
+        let consent = InstallOptions {
+            replace_foreign_script: true,
+            ..InstallOptions::default()
+        };
+        let r = install(&m, &i, OURS, &consent, None).unwrap();
+        shown.push(format!("{r:?}"));
+        let u = uninstall(&m, &r, None).unwrap();
+        assert_eq!(u.outcome, UninstallOutcome::Restored);
+        shown.extend(u.notes);
+        // Someone else's script in place of ours: left, and described.
+        let r = install(&m, &inspect(&m).unwrap(), OURS, &consent, None).unwrap();
+        m.config
+            .borrow_mut()
+            .insert(POST_AUTH_KEY.into(), DUOS.replace("2.8", "2.9"));
+        let u = uninstall(&m, &r, None).unwrap();
+        assert_eq!(u.outcome, UninstallOutcome::LeftOtherScript);
+        assert!(u.notes[0].contains("version 2.9"), "{:?}", u.notes);
+        shown.extend(u.notes);
+        let all = shown.join("\n");
+        assert!(!all.contains("the-secret"), "{all}");
+        assert!(!all.contains("SKEY = '"), "{all}");
     }
 }

@@ -36,6 +36,7 @@
 pub mod install;
 pub mod render;
 pub mod sacli;
+pub mod summary;
 
 use std::path::PathBuf;
 
@@ -45,6 +46,7 @@ pub use install::{
 };
 pub use render::{Proxy, RenderOptions, render_script};
 pub use sacli::{Sacli, SacliCommand, detect};
+pub use summary::ScriptSummary;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -64,13 +66,14 @@ pub enum Error {
     },
     #[error("`sacli ConfigQuery` did not print Access Server's configuration: {0}")]
     Query(String),
-    /// Another post-auth script is installed and replacing it was not agreed to.
+    /// Another post-auth script is installed and replacing it was not agreed to. `summary` is
+    /// [`ScriptSummary`]'s text: never the script itself, which may hold secrets.
     #[error(
         "Access Server already has a post-auth script ({lines} lines), and it runs only one; \
          replacing it needs explicit consent (it would be kept and put back by uninstall). \
-         It begins:\n{preview}"
+         It is {summary}"
     )]
-    ForeignScript { lines: usize, preview: String },
+    ForeignScript { lines: usize, summary: String },
     #[error("{0}")]
     Io(String),
 }

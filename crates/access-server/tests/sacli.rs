@@ -208,7 +208,13 @@ fn another_post_auth_script_needs_consent_and_comes_back_on_uninstall() {
     // Without consent: refused, shown, nothing changed.
     let e = install(&sacli, &found, &script, &sb.opts(false), None).unwrap_err();
     assert!(matches!(e, Error::ForeignScript { lines: 5, .. }), "{e}");
-    assert!(e.to_string().contains("# MAC address check"), "{e}");
+    // Described, not quoted: the script may hold someone's secrets.
+    let shown = e.to_string();
+    assert!(!shown.contains("# MAC address check"), "{shown}");
+    assert!(
+        shown.contains(&access_server::install::sha256_hex(theirs)) && shown.contains("5 lines"),
+        "{shown}"
+    );
     let (calls, _, _) = sb.take_calls();
     assert_eq!(calls, argv(&[&["Version"], &["ConfigQuery"]]));
     assert_eq!(

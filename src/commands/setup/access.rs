@@ -135,10 +135,11 @@ pub fn run(args: &SetupArgs, host: &Host, skey_env: Option<String>, terminal: bo
     if let Some(foreign) = inspection.foreign_script()
         && !args.replace_post_auth_script
     {
+        // Described, never quoted: Duo's own script carries its secret key near the top.
         eprintln!(
             "error: Access Server already runs another post-auth script, and it runs only one. \
-             It begins:\n{}\nRun again with --replace-post-auth-script to replace it (uninstall puts it back).",
-            access_server::install::preview(foreign)
+             It is {}\nRun again with --replace-post-auth-script to replace it (uninstall puts it back).",
+            access_server::ScriptSummary::of(foreign)
         );
         return exit::USAGE;
     }
