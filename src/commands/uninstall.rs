@@ -101,6 +101,12 @@ pub fn describe(host: &Host, m: &Manifest) -> String {
             },
             r.sacli.display()
         ));
+        // The script put back is described, never quoted: it may carry someone's secret key.
+        if let Some(prev) = r.previous.as_deref().filter(|p| !p.trim().is_empty()) {
+            for l in access_server::ScriptSummary::of(prev).lines() {
+                s.push_str(&format!("    {l}\n"));
+            }
+        }
     }
     if let Some(u) = &m.unit {
         s.push_str(&format!("  then restart {u}\n"));
