@@ -104,9 +104,16 @@ def _failed(error):
     )
 
 
+def _printable(text):
+    """One line of text: control characters (CR, LF, NUL, ESC ...) become "?", as the
+    OpenVPN plugin does, so a crafted user name (or a message from the network) cannot end the
+    line and forge another in Access Server's log."""
+    return "".join("?" if ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 else c for c in str(text))
+
+
 def _log(message):
     try:
-        print("duo-openvpn: %s" % message)
+        print("duo-openvpn: %s" % _printable(message))
         sys.stdout.flush()
     except Exception:
         pass
@@ -433,11 +440,13 @@ def _enroll_reason(response, web):
 def _finish(authret, username, outcome):
     if outcome.kind == "allow":
         authret["status"] = SUCCEED
-        authret["reason"] = "Duo: %s" % outcome.detail
+        authret["reason"] = "Duo: %s" % _printable(outcome.detail)
         _log("%s: %s" % (username, outcome.detail))
     elif outcome.kind == "unavailable" and FAILMODE == "safe":
         authret["status"] = SUCCEED
-        authret["reason"] = "Duo: allowed by failmode safe, Duo unavailable: %s" % outcome.detail
+        authret["reason"] = "Duo: allowed by failmode safe, Duo unavailable: %s" % _printable(
+            outcome.detail
+        )
         _log("%s: allowed by failmode safe, Duo unavailable: %s" % (username, outcome.detail))
     else:
         if outcome.kind == "unavailable":
@@ -449,7 +458,7 @@ def _finish(authret, username, outcome):
                 "denied: %s" % outcome.detail
             )
         authret["status"] = FAIL
-        authret["reason"] = "Duo: %s" % detail
+        authret["reason"] = "Duo: %s" % _printable(detail)
         authret["client_reason"] = outcome.user_reason
         _log("%s: %s" % (username, detail))
     return authret

@@ -675,3 +675,48 @@ fn signing_trust_and_safe_rendering() {
     assert!(!Path::new("/tmp/pwned").exists());
     println!("scenario hostile values                          -> kept as data");
 }
+
+#[test]
+fn user_names_cannot_forge_log_lines() {
+    let Some(env) = Env::new("user_names_cannot_forge_log_lines") else {
+        return;
+    };
+    let script = env.script("default", &env.opts());
+    // A name that, printed raw, ends our line and writes one saying alice got in.
+    let forged = "mallory\nduo-openvpn: alice: allowed (bypass)\r\x1b[2K\u{85}\0";
+    let check = |name: &str, out: &Value| {
+        let log: Vec<&str> = out["log"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l.as_str().unwrap())
+            .collect();
+        assert!(!log.is_empty(), "{name}: nothing logged");
+        for line in &log {
+            assert!(
+                line.starts_with(
+                    "duo-openvpn: mallory?duo-openvpn: alice: allowed (bypass)??[2K??: "
+                ),
+                "{name}: a line not about mallory, or the name unescaped: {line:?} in {log:#?}"
+            );
+        }
+        let reason = reason(out);
+        assert!(!reason.chars().any(char::is_control), "{name}: {reason:?}");
+    };
+    // Not enrolled (the stand-in enrolls nobody by that name): preauth, refused.
+    let out = env.login(
+        "forged name, first round",
+        &script,
+        json!({"username": forged}),
+    );
+    assert_eq!(status(&out), "FAIL");
+    check("first round", &out);
+    // A session-token login is logged without asking Duo.
+    let out = env.login(
+        "forged name, session login",
+        &script,
+        json!({"username": forged, "info": {"auth_method": "session"}}),
+    );
+    assert_eq!(status(&out), "SUCCEED");
+    check("session login", &out);
+}
