@@ -3,6 +3,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use crate::cli::{UninstallArgs, exit};
+use crate::commands::setup::plan::unified;
 use crate::system::host::Host;
 use crate::system::install;
 use crate::system::manifest;
@@ -32,6 +33,10 @@ pub fn run(args: UninstallArgs) -> u8 {
     };
     println!("{}", describe(&host, &manifest));
     if args.dry_run {
+        let diffs = undo_diffs(&host, &manifest);
+        if !diffs.is_empty() {
+            println!("{diffs}");
+        }
         println!("(dry run: nothing changed)");
         return exit::OK;
     }
@@ -112,6 +117,29 @@ pub fn describe(host: &Host, m: &Manifest) -> String {
         s.push_str(&format!("  then restart {u}\n"));
     }
     s
+}
+
+/// What undoing the recorded changes does to each edited file as it is now, as diffs with the
+/// secrets masked (plan::unified), for `--dry-run`. A file that cannot be read is named.
+fn undo_diffs(host: &Host, m: &Manifest) -> String {
+    let mut out = String::new();
+    for e in &m.edited {
+        let current = match std::fs::read(host.path(&e.path)) {
+            Ok(b) => b,
+            Err(err) => {
+                out.push_str(&format!("{}: cannot read: {err}\n", e.path));
+                continue;
+            }
+        };
+        match ovpn_config::Document::from_bytes(&current) {
+            Ok(mut doc) => {
+                ovpn_config::undo_all(&mut doc, &e.changes);
+                out.push_str(&unified(&e.path, &current, &doc.render()));
+            }
+            Err(err) => out.push_str(&format!("{}: {err}\n", e.path)),
+        }
+    }
+    out
 }
 
 /// Undo everything in the manifest; one line per file on what was done.

@@ -488,3 +488,75 @@ fn a_config_changed_after_the_review_stops_the_apply_and_names_it() {
     assert!(!alice.contains("auth-retry interact"));
     assert!(h.host.path("/var/lib/duo-openvpn/manifest.json").exists());
 }
+
+fn enter_until(h: &mut Harness, step: Step) {
+    for _ in 0..10 {
+        if h.model.step == step {
+            return;
+        }
+        h.key(KeyCode::Enter);
+    }
+    panic!("never reached {step:?}: {:?}", h.model.notice);
+}
+
+/// Every line of the terminal, for tests that look for text anywhere on a larger screen.
+fn screen(h: &Harness, width: u16, height: u16) -> String {
+    let mut t = Terminal::new(TestBackend::new(width, height)).unwrap();
+    t.draw(|f| view::view(&h.model, &Theme { no_color: true }, f))
+        .unwrap();
+    t.backend().to_string()
+}
+
+#[test]
+fn diff_panes_never_show_a_secret_block_next_to_an_edit() {
+    const SECRETS: [&str; 4] = [
+        "WizardTlsCryptSecretLine1111",
+        "WizardTlsCryptSecretLine2222",
+        "WizardPrivateKeyLine11111111",
+        "WizardPrivateKeyLine22222222",
+    ];
+    let mut h = Harness::new();
+    // Both right after the last option, where setup adds its lines (3 lines of diff context).
+    let conf = h.host.path("/etc/openvpn/server/server.conf");
+    let mut text = std::fs::read_to_string(&conf).unwrap();
+    text.push_str(&format!(
+        "<tls-crypt>\n{}\n{}\n</tls-crypt>\n",
+        SECRETS[0], SECRETS[1]
+    ));
+    std::fs::write(&conf, text).unwrap();
+    let alice = h.host.path("/home/alice/alice.ovpn");
+    let text = std::fs::read_to_string(&alice).unwrap().replace(
+        "verb 3\n",
+        &format!("verb 3\n<key>\n{}\n{}\n</key>\n", SECRETS[2], SECRETS[3]),
+    );
+    std::fs::write(&alice, text).unwrap();
+
+    enter_until(&mut h, Step::Server);
+    let shown = screen(&h, 120, 60);
+    for s in SECRETS {
+        assert!(!shown.contains(s), "{s} shown:\n{shown}");
+    }
+    assert!(
+        shown.contains("<tls-crypt>")
+            && shown.contains("[… 2 lines of the tls-crypt key, not shown …]"),
+        "{shown}"
+    );
+    h.key(KeyCode::Enter);
+    assert_eq!(h.model.step, Step::Clients);
+    h.model.client_cursor = h
+        .model
+        .detection
+        .clients
+        .iter()
+        .position(|c| c.path == "/home/alice/alice.ovpn")
+        .unwrap();
+    let clients = screen(&h, 120, 60);
+    for s in SECRETS {
+        assert!(!clients.contains(s), "{s} shown:\n{clients}");
+    }
+    assert!(
+        clients.contains("<key>")
+            && clients.contains("[… 2 lines of the private key, not shown …]"),
+        "{clients}"
+    );
+}

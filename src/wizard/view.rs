@@ -389,7 +389,11 @@ fn options(m: &Model, t: &Theme, f: &mut Frame, area: Rect) {
 fn diff_text(t: &Theme, diff: &str) -> Vec<Line<'static>> {
     diff.lines()
         .map(|l| {
-            let style = if l.starts_with("+++") || l.starts_with("---") {
+            // A masked secret block (ovpn_config::mask_secrets) reads as a note, not as data.
+            let style = if l.starts_with("+++")
+                || l.starts_with("---")
+                || (l.starts_with(' ') && l.ends_with(", not shown …]"))
+            {
                 t.dim()
             } else if l.starts_with('+') {
                 t.added()

@@ -167,7 +167,7 @@ impl RenderOptions {
 
 /// Read and check a CA bundle given as a file.
 pub fn read_ca(path: &Path) -> Result<String, Error> {
-    let pem = std::fs::read_to_string(path).map_err(|e| {
+    let pem = duo::config::read_input_string(path).map_err(|e| {
         Error::Settings(format!("{}: cannot read the CA file: {e}", path.display()))
     })?;
     check_ca(&pem, &path.display().to_string())?;
@@ -319,6 +319,24 @@ mod tests {
             Secret::new("Zh5eGmUq9zpfQnyUIu5OL9iWoMMv5ZNmk3zLJ4Ep"),
             "api-xxxxxxxx.duosecurity.com",
         )
+    }
+
+    #[test]
+    fn a_huge_ca_file_is_refused_before_it_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ca.pem");
+        // Sparse: no disk used; reading it whole would allocate 300 MB.
+        std::fs::File::create(&path)
+            .unwrap()
+            .set_len(300_000_000)
+            .unwrap();
+        let e = read_ca(&path).unwrap_err().to_string();
+        assert!(
+            e.starts_with(&path.display().to_string())
+                && e.contains("300000000 bytes")
+                && e.contains("4 MiB"),
+            "{e}"
+        );
     }
 
     #[test]

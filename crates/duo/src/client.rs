@@ -46,7 +46,7 @@ impl Client {
     pub fn new(settings: &DuoSettings) -> Result<Client, Error> {
         let roots = match &settings.ca_file {
             Some(path) => {
-                let pem = std::fs::read(path).map_err(|e| {
+                let pem = crate::config::read_input(path).map_err(|e| {
                     Error::Setup(format!("{}: cannot read CA file: {e}", path.display()))
                 })?;
                 tls::root_store(&pem, &path.display().to_string())?

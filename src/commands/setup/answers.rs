@@ -23,7 +23,7 @@ pub struct AnswerError {
 /// The secret key: `--skey-file` or `DUO_SKEY`; never a flag value.
 pub fn read_skey(file: Option<&PathBuf>, env: Option<String>) -> Result<Option<Secret>, String> {
     if let Some(p) = file {
-        let text = std::fs::read_to_string(p)
+        let text = duo::config::read_input_string(p)
             .map_err(|e| format!("--skey-file {}: cannot read: {e}", p.display()))?;
         let skey = text.trim().to_string();
         check_skey(&skey)

@@ -56,10 +56,10 @@ impl FileEdit {
         self.before != self.after
     }
 
-    /// A unified diff (3 lines of context) with the system path in the headers. Duo's own
-    /// plugin line carries the secret key in its arguments: migrating it removes that line, and
-    /// the diff (printed by --yes and --dry-run, often into configuration-management logs)
-    /// shows it masked.
+    /// A unified diff (3 lines of context) with the system path in the headers, secrets masked
+    /// (see [`unified`]). Duo's own plugin line carries the secret key in its arguments:
+    /// migrating it removes that line, and the diff (printed by --yes and --dry-run, often into
+    /// configuration-management logs) shows it masked.
     pub fn diff(&self) -> String {
         let mut text = unified(&self.path, &self.before, &self.after);
         for secret in upstream_secrets(&self.before) {
@@ -83,14 +83,43 @@ fn upstream_secrets(config: &[u8]) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A unified diff of two versions of a config, for people and logs, never for `patch`: both
+/// versions are masked first (ovpn_config::mask_secrets: each secret inline block's body is one
+/// line saying what is hidden), so context lines near a key show no part of it. Hunk headers
+/// give the real file's line numbers; a hunk holding a masked block thus shows fewer lines than
+/// its header counts.
 pub fn unified(path: &str, before: &[u8], after: &[u8]) -> String {
-    let a = String::from_utf8_lossy(before);
-    let b = String::from_utf8_lossy(after);
-    similar::TextDiff::from_lines(a.as_ref(), b.as_ref())
-        .unified_diff()
-        .context_radius(3)
-        .header(&format!("a{path}"), &format!("b{path}"))
-        .to_string()
+    let a = ovpn_config::mask_secrets(&String::from_utf8_lossy(before));
+    let b = ovpn_config::mask_secrets(&String::from_utf8_lossy(after));
+    let diff = similar::TextDiff::from_lines(a.text.as_str(), b.text.as_str());
+    let mut out = String::new();
+    for hunk in diff.unified_diff().context_radius(3).iter_hunks() {
+        let (Some(first), Some(last)) = (hunk.ops().first(), hunk.ops().last()) else {
+            continue;
+        };
+        if out.is_empty() {
+            out.push_str(&format!("--- a{path}\n+++ b{path}\n"));
+        }
+        let old = a.original_lines(first.old_range().start..last.old_range().end);
+        let new = b.original_lines(first.new_range().start..last.new_range().end);
+        let text = hunk.to_string();
+        let body = text.split_once('\n').map_or("", |(_, body)| body);
+        out.push_str(&format!(
+            "@@ -{} +{} @@\n{body}",
+            hunk_range(old),
+            hunk_range(new)
+        ));
+    }
+    out
+}
+
+/// A hunk header's range as `diff -u` writes it (1-based; an empty range names the line before).
+fn hunk_range(r: std::ops::Range<usize>) -> String {
+    match r.len() {
+        0 => format!("{},0", r.start),
+        1 => format!("{}", r.start + 1),
+        n => format!("{},{n}", r.start + 1),
+    }
 }
 
 /// A file setup puts in place (plugin, duo.toml, CA).
@@ -379,7 +408,7 @@ pub fn build(
     let mut settings = answers.settings.clone();
     let group = server.group.clone();
     if let Some(ca) = &answers.settings.ca_file {
-        let pem = std::fs::read(ca)
+        let pem = duo::config::read_input(ca)
             .map_err(|e| format!("{}: cannot read the CA file: {e}", ca.display()))?;
         installs.push(install(
             host,
@@ -500,4 +529,29 @@ fn edit(
         after,
         changes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unified;
+
+    #[test]
+    fn diff_context_never_shows_a_key_and_headers_name_real_lines() {
+        let before = "client\n<ca>\nPUBLIC\n</ca>\nremote a\n<key>\nK1\nK2\nK3\nK4\nK5\n</key>\n";
+        let after = before.replace("remote a\n", "remote a\nauth-user-pass\n");
+        let d = unified("/p.ovpn", before.as_bytes(), after.as_bytes());
+        assert_eq!(
+            d,
+            "--- a/p.ovpn\n+++ b/p.ovpn\n@@ -3,10 +3,11 @@\n PUBLIC\n </ca>\n remote a\n+auth-user-pass\n <key>\n [… 5 lines of the private key, not shown …]\n </key>\n"
+        );
+        // After the block, the line numbers are the file's, not the masked text's.
+        let before = "<tls-crypt>\nT1\nT2\nT3\nT4\n</tls-crypt>\na\nb\nc\nd\ne\n";
+        let after = before.replace("e\n", "e\nreneg-sec 0\n");
+        let d = unified("/s.conf", before.as_bytes(), after.as_bytes());
+        assert!(
+            d.contains("@@ -9,3 +9,4 @@\n c\n d\n e\n+reneg-sec 0\n"),
+            "{d}"
+        );
+        assert_eq!(unified("/x", b"same\n", b"same\n"), "");
+    }
 }
