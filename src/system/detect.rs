@@ -224,8 +224,14 @@ pub fn server_config_of(host: &Host, path: &str, doc: &Document) -> ServerConfig
 
 /// Read and parse a config given by its system path; the error names the file and line.
 pub fn read_doc(host: &Host, path: &str) -> Result<Document, String> {
-    let bytes = std::fs::read(host.path(path)).map_err(|e| format!("cannot read: {e}"))?;
-    Document::from_bytes(&bytes).map_err(|e| e.to_string())
+    let path = super::files::SysPath::normalize(path);
+    let file = super::files::load_config(&host.root.tree(), &path).map_err(|e| {
+        // The caller names the file; keep the reason only.
+        let msg = format!("{e:#}");
+        let prefix = format!("{path}: ");
+        msg.strip_prefix(&prefix).map(str::to_string).unwrap_or(msg)
+    })?;
+    Ok(file.doc)
 }
 
 /// Files directly in the system directory `dir` with one of `exts`, as system paths, sorted.

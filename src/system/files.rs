@@ -1,125 +1,172 @@
-//! Reading and writing the managed system's files under a root prefix.
+//! The managed system's files as setup sees them: symlinks resolved once (and only where no
+//! other user could have planted them), configs read and parsed, backups, owners.
 //!
-//! - Paths are system paths (`/etc/openvpn/server.conf`); `root.join(path without "/")` is where
-//!   they live on this host. Symlinks are followed inside the root, so an absolute link target
-//!   means the same file in a sandbox as on a real system, and a link is edited at its target and
-//!   stays a link.
-//! - Writes are atomic: a temp file in the same directory, written, given the old file's mode and
-//!   owner, fsynced, renamed over, and the directory fsynced.
-//! - Every error names the file (and the line, for a config OpenVPN would reject).
+//! Below this, [`super::tree`] reaches every file through handles that never follow a symlink;
+//! here is the one place that does follow one, before any edit is planned, so the plan can
+//! show it and the manifest can record where the file really is.
 
-use std::ffi::OsString;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::ffi::OsStr;
 use std::path::{Component, Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use ovpn_config::Document;
 
-/// Where the system path `path` lives under `root`.
-pub fn host_path(root: &Path, path: &Path) -> PathBuf {
-    root.join(path.strip_prefix("/").unwrap_or(path))
+pub use super::tree::{Meta, SysPath, Tree};
+
+/// A path with its symlinks resolved inside the root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    /// The path as given, normalised.
+    pub path: SysPath,
+    /// The file itself: no symlink anywhere on the way.
+    pub target: SysPath,
+    /// The links followed on the way (link, its target as written), for the plan to show.
+    pub links: Vec<(SysPath, PathBuf)>,
 }
 
-/// `path` with `.` and `..` resolved by name, never above `/`.
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::from("/");
-    for c in path.components() {
-        match c {
-            Component::ParentDir => {
-                out.pop();
+/// Follows the symlinks on the way to `path` inside `tree`; an absolute link target is a
+/// system path too, so a sandbox sees what the real system would. A link in a folder that a
+/// user other than root (and us) owns or may write is refused: that user could point it
+/// anywhere, between setup's reads and its writes.
+pub fn resolve(tree: &Tree, path: &SysPath) -> Result<Resolved> {
+    let mut links = Vec::new();
+    let mut todo: Vec<std::ffi::OsString> = components(path);
+    todo.reverse();
+    let mut cur = SysPath::normalize("/");
+    while let Some(name) = todo.pop() {
+        let next = cur.join(&name);
+        let dir = tree.open_dir(&cur)?;
+        match dir.entry(&name)? {
+            Some(e) if e.kind == super::tree::Kind::Symlink => {
+                if links.len() >= 40 {
+                    bail!("{path}: too many levels of symbolic links");
+                }
+                if let Some(who) = foreign(&dir.meta()?) {
+                    bail!(
+                        "{next}: a symlink in {cur}, which {who}; not followed (replace it with the file itself)"
+                    );
+                }
+                let target = dir.read_link(&name)?;
+                links.push((next.clone(), target.clone()));
+                let base = if target.is_absolute() {
+                    SysPath::normalize(&target)
+                } else {
+                    cur.join(&target)
+                };
+                // Start over from the root with the link's target and what was left.
+                let mut rest = components(&base);
+                rest.extend(todo.drain(..).rev());
+                todo = rest;
+                todo.reverse();
+                cur = SysPath::normalize("/");
             }
-            Component::Normal(n) => out.push(n),
-            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+            _ => cur = next,
         }
     }
-    out
+    Ok(Resolved {
+        path: path.clone(),
+        target: cur,
+        links,
+    })
 }
 
-/// The system path `path` ends up at after following symlinks (in its last component, as many
-/// times as it takes) inside `root`. A link's absolute target is a system path too.
-pub fn resolve(root: &Path, path: &Path) -> Result<PathBuf> {
-    let mut sys = normalize(path);
-    for _ in 0..40 {
-        let real = host_path(root, &sys);
-        match fs::symlink_metadata(&real) {
-            Ok(m) if m.file_type().is_symlink() => {
-                let target = fs::read_link(&real)
-                    .with_context(|| format!("{}: cannot read the symlink", sys.display()))?;
-                let parent = sys.parent().unwrap_or(Path::new("/")).to_path_buf();
-                sys = normalize(&parent.join(target));
-            }
-            _ => return Ok(sys),
-        }
-    }
-    bail!("{}: too many levels of symbolic links", path.display())
-}
-
-/// A file's mode and owner.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Meta {
-    pub mode: u32,
-    pub uid: u32,
-    pub gid: u32,
-}
-
-impl Meta {
-    pub fn of(path: &Path) -> io::Result<Meta> {
-        let m = fs::metadata(path)?;
-        Ok(Meta {
-            mode: m.permissions().mode() & 0o7777,
-            uid: m.uid(),
-            gid: m.gid(),
+fn components(p: &SysPath) -> Vec<std::ffi::OsString> {
+    p.as_path()
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(n.to_os_string()),
+            _ => None,
         })
-    }
+        .collect()
 }
 
-/// The bytes of a regular file; a directory, a device or a missing file is an error naming it.
-pub fn read_regular(real: &Path, shown: &Path) -> Result<Vec<u8>> {
-    let meta = fs::metadata(real).with_context(|| format!("{}: cannot read", shown.display()))?;
-    if meta.is_dir() {
-        bail!("{}: is a directory, not a file", shown.display());
+/// Who other than root and this process could change a folder with these permissions, as a
+/// phrase ("is owned by uid 1000", "is writable by its group"); `None` when nobody.
+pub fn foreign(m: &Meta) -> Option<String> {
+    // SAFETY: geteuid has no failure mode.
+    let me = unsafe { libc::geteuid() };
+    if m.uid != 0 && m.uid != me {
+        return Some(format!("is owned by {}", user_name(m.uid)));
     }
-    if !meta.is_file() {
-        bail!("{}: is not a regular file", shown.display());
+    let sticky = m.mode & 0o1000 != 0;
+    if !sticky && m.mode & 0o020 != 0 && m.gid != 0 {
+        return Some("is writable by its group".into());
     }
-    fs::read(real).with_context(|| format!("{}: cannot read", shown.display()))
+    if !sticky && m.mode & 0o002 != 0 {
+        return Some("is writable by every user".into());
+    }
+    None
+}
+
+/// Is any folder on the way to `path` (below the root) one another user can change? The
+/// phrase names the folder.
+pub fn foreign_folder(tree: &Tree, path: &SysPath) -> Option<String> {
+    let mut cur = SysPath::normalize("/");
+    let parent = path.parent()?;
+    for name in components(&parent) {
+        cur = cur.join(&name);
+        let meta = tree.open_dir(&cur).ok()?.meta().ok()?;
+        if let Some(who) = foreign(&meta) {
+            return Some(format!("{cur} {who}"));
+        }
+    }
+    None
+}
+
+fn user_name(uid: u32) -> String {
+    let mut buf = vec![0u8; 16 * 1024];
+    // SAFETY: zeroed passwd is a valid out-parameter; all pointers outlive the call.
+    let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut out: *mut libc::passwd = std::ptr::null_mut();
+    let rc =
+        unsafe { libc::getpwuid_r(uid, &mut pw, buf.as_mut_ptr().cast(), buf.len(), &mut out) };
+    if rc == 0 && !out.is_null() {
+        // SAFETY: getpwuid_r filled pw_name with a C string inside buf.
+        let name = unsafe { std::ffi::CStr::from_ptr(pw.pw_name) };
+        return format!("user {} (uid {uid})", name.to_string_lossy());
+    }
+    format!("uid {uid}")
 }
 
 /// A config file read and parsed, with everything needed to write it back in place.
 #[derive(Debug, Clone)]
 pub struct ConfigFile {
-    /// The system path as given (a symlink, maybe).
-    pub path: PathBuf,
-    /// The system path of the file itself, symlinks followed.
-    pub target: PathBuf,
-    /// Where `target` lives on this host.
-    pub real: PathBuf,
+    /// The path as given, normalised (a symlink, maybe).
+    pub path: SysPath,
+    /// The file itself, symlinks followed.
+    pub target: SysPath,
+    pub links: Vec<(SysPath, PathBuf)>,
     pub bytes: Vec<u8>,
     pub doc: Document,
     pub meta: Meta,
 }
 
-/// Reads and parses the config at system path `path`; errors name the file, and the line when
-/// OpenVPN would reject it.
-pub fn load_config(root: &Path, path: &Path) -> Result<ConfigFile> {
-    let target = resolve(root, path)?;
-    let real = host_path(root, &target);
-    let bytes = read_regular(&real, path)?;
-    let meta = Meta::of(&real).with_context(|| format!("{}: cannot read", path.display()))?;
+/// Reads and parses the config at `path`; errors name the file, and the line when OpenVPN
+/// would reject it.
+pub fn load_config(tree: &Tree, path: &SysPath) -> Result<ConfigFile> {
+    let r = resolve(tree, path).map_err(|e| named(path, e))?;
+    let (bytes, meta) = tree.read(&r.target).map_err(|e| named(path, e))?;
     let doc = Document::from_bytes(&bytes)
-        .map_err(|e| anyhow!("{}: {e}", path.display()))
-        .context("not an OpenVPN config this tool can edit")?;
+        .map_err(|e| anyhow!("{path}: {e}"))
+        .map_err(|e| e.context("not an OpenVPN config this tool can edit"))?;
     Ok(ConfigFile {
-        path: path.to_path_buf(),
-        target,
-        real,
+        path: r.path,
+        target: r.target,
+        links: r.links,
         bytes,
         doc,
         meta,
     })
+}
+
+/// An error about the file a link led to, named by the path the administrator gave.
+fn named(path: &SysPath, e: anyhow::Error) -> anyhow::Error {
+    let msg = format!("{e:#}");
+    if msg.starts_with(&format!("{path}:")) {
+        e
+    } else {
+        e.context(format!("{path}: cannot read"))
+    }
 }
 
 /// SHA-256 of `bytes`, lower-case hex.
@@ -131,101 +178,64 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-fn temp_name(real: &Path) -> PathBuf {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut name = OsString::from(".");
-    name.push(real.file_name().unwrap_or_default());
-    name.push(format!(
-        ".duo-openvpn.{}.{}.tmp",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    real.with_file_name(name)
+/// Writes a backup: `bytes` with the original's mode and owner, its directories created 0700
+/// (they hold copies of configs that may carry secrets). Backups live in our own state folder,
+/// which uninstall removes whole, so the directories need no record.
+pub fn write_backup(tree: &Tree, backup: &SysPath, bytes: &[u8], meta: Meta) -> Result<()> {
+    let parent = backup.parent().expect("a backup path has a folder");
+    let dir = tree.create_dirs(&parent, 0o700, &mut |_| Ok(()))?;
+    dir.write_atomic(file_name(backup), bytes, meta)
 }
 
-/// Can a file be created in `dir`? Checked by creating and removing one, since as root the mode
-/// bits say nothing (a read-only mount, an immutable directory).
-pub fn probe_writable(dir: &Path) -> Result<()> {
-    let probe = temp_name(&dir.join("probe"));
-    OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&probe)
-        .with_context(|| format!("{}: cannot create files in this directory", dir.display()))?;
-    fs::remove_file(&probe).ok();
-    Ok(())
+pub fn file_name(p: &SysPath) -> &OsStr {
+    p.file_name().unwrap_or_else(|| OsStr::new(""))
 }
 
-/// Replaces the file at `real` (a host path, symlinks already followed) with `bytes`, atomically.
-/// The new file gets `meta`, else the replaced file's mode and owner, else 0644.
-pub fn write_atomic(real: &Path, bytes: &[u8], meta: Option<Meta>) -> Result<()> {
-    let shown = real.display();
-    let dir = real
-        .parent()
-        .ok_or_else(|| anyhow!("{shown}: has no parent directory"))?;
-    if real.is_dir() {
-        bail!("{shown}: is a directory, not a file");
-    }
-    let meta = meta.or_else(|| Meta::of(real).ok());
-    let tmp = temp_name(real);
-    let result = (|| -> io::Result<()> {
-        // 0600 until the final mode is set: a secret never shows to others in between.
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        match meta {
-            Some(m) => {
-                let now = f.metadata()?;
-                if (now.uid(), now.gid()) != (m.uid, m.gid) {
-                    std::os::unix::fs::fchown(&f, Some(m.uid), Some(m.gid))?;
-                }
-                f.set_permissions(fs::Permissions::from_mode(m.mode))?;
-            }
-            None => f.set_permissions(fs::Permissions::from_mode(0o644))?,
-        }
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, real)?;
-        File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        fs::remove_file(&tmp).ok();
-    }
-    result.with_context(|| format!("{shown}: cannot write"))
+/// `true` when this process may give files away (root).
+pub fn can_chown() -> bool {
+    // SAFETY: geteuid has no failure mode.
+    unsafe { libc::geteuid() == 0 }
 }
 
-/// Writes a backup of a file: `bytes` with the original's mode and owner, its directories
-/// created 0700 (they hold copies of configs that may carry secrets).
-pub fn write_backup(real_backup: &Path, bytes: &[u8], meta: Meta) -> Result<()> {
-    if let Some(dir) = real_backup.parent() {
-        create_private_dirs(dir)
-            .with_context(|| format!("{}: cannot create the backup directory", dir.display()))?;
-    }
-    write_atomic(real_backup, bytes, Some(meta))
+/// This process's uid and gid: the owner of what it creates when it cannot give files away.
+pub fn me() -> (u32, u32) {
+    // SAFETY: geteuid/getegid have no failure mode.
+    unsafe { (libc::geteuid(), libc::getegid()) }
 }
 
-fn create_private_dirs(dir: &Path) -> io::Result<()> {
-    if dir.is_dir() {
-        return Ok(());
+/// The gid of a group on this host (the one OpenVPN will run under), `None` when unknown.
+pub fn gid_of(group: &str) -> Option<u32> {
+    let name = std::ffi::CString::new(group).ok()?;
+    let mut buf = vec![0u8; 16 * 1024];
+    // SAFETY: zeroed group is a valid out-parameter.
+    let mut grp: libc::group = unsafe { std::mem::zeroed() };
+    let mut out: *mut libc::group = std::ptr::null_mut();
+    // SAFETY: all pointers are valid for the call; buf outlives it.
+    let rc = unsafe {
+        libc::getgrnam_r(
+            name.as_ptr(),
+            &mut grp,
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            &mut out,
+        )
+    };
+    if rc != 0 || out.is_null() {
+        return None;
     }
-    if let Some(parent) = dir.parent() {
-        create_private_dirs(parent)?;
-    }
-    match fs::create_dir(dir) {
-        Ok(()) => fs::set_permissions(dir, fs::Permissions::from_mode(0o700)),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(e),
-    }
+    Some(grp.gr_gid)
+}
+
+/// Where a system path is on this host, for tests and messages.
+pub fn host_path(root: &Path, path: &Path) -> PathBuf {
+    root.join(path.strip_prefix("/").unwrap_or(path))
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use std::collections::BTreeMap;
-    use std::os::unix::fs::symlink;
+    use std::fs;
+    use std::os::unix::fs::{PermissionsExt, symlink};
 
     use super::*;
 
@@ -267,26 +277,15 @@ pub(crate) mod tests {
         fs::set_permissions(&p, fs::Permissions::from_mode(mode)).unwrap();
     }
 
-    #[test]
-    fn host_paths_and_normalising() {
-        assert_eq!(
-            host_path(Path::new("/r"), Path::new("/etc/x")),
-            PathBuf::from("/r/etc/x")
-        );
-        assert_eq!(
-            host_path(Path::new("/"), Path::new("/etc/x")),
-            PathBuf::from("/etc/x")
-        );
-        assert_eq!(
-            normalize(Path::new("/etc/../../a/./b")),
-            PathBuf::from("/a/b")
-        );
+    fn sys(p: &str) -> SysPath {
+        SysPath::new(p).unwrap()
     }
 
     #[test]
     fn symlinks_resolve_inside_the_root() {
         let d = tempfile::tempdir().unwrap();
         let root = d.path();
+        let tree = Tree::new(root);
         write(root, "/etc/openvpn/server/real.conf", "dev tun\n", 0o640);
         fs::create_dir_all(root.join("srv")).unwrap();
         // Absolute target: a system path, so inside the root.
@@ -296,16 +295,32 @@ pub(crate) mod tests {
         )
         .unwrap();
         symlink("server/real.conf", root.join("etc/openvpn/rel.conf")).unwrap();
-        symlink("../openvpn/abs.conf", root.join("srv/chain.conf")).unwrap();
-        for link in ["/etc/openvpn/abs.conf", "/etc/openvpn/rel.conf"] {
-            assert_eq!(
-                resolve(root, Path::new(link)).unwrap(),
-                PathBuf::from("/etc/openvpn/server/real.conf")
-            );
+        symlink("../etc/openvpn/abs.conf", root.join("srv/chain.conf")).unwrap();
+        // A folder that is a link (an administrator's /etc/openvpn -> /srv/openvpn).
+        symlink("/etc/openvpn/server", root.join("srv/server")).unwrap();
+        for link in [
+            "/etc/openvpn/abs.conf",
+            "/etc/openvpn/rel.conf",
+            "/srv/chain.conf",
+            "/srv/server/real.conf",
+        ] {
+            let r = resolve(&tree, &sys(link)).unwrap();
+            assert_eq!(r.target, sys("/etc/openvpn/server/real.conf"), "{link}");
+            assert!(!r.links.is_empty());
         }
+        // A link that climbs out of the root stays inside it.
+        symlink(
+            "../../../../../../etc/openvpn/server/real.conf",
+            root.join("srv/up.conf"),
+        )
+        .unwrap();
+        assert_eq!(
+            resolve(&tree, &sys("/srv/up.conf")).unwrap().target,
+            sys("/etc/openvpn/server/real.conf")
+        );
         symlink("loop-b", root.join("etc/loop-a")).unwrap();
         symlink("loop-a", root.join("etc/loop-b")).unwrap();
-        let e = resolve(root, Path::new("/etc/loop-a")).unwrap_err();
+        let e = resolve(&tree, &sys("/etc/loop-a")).unwrap_err();
         assert!(
             format!("{e:#}").contains("/etc/loop-a: too many levels"),
             "{e:#}"
@@ -313,73 +328,45 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn atomic_write_keeps_mode_owner_and_links() {
+    fn a_link_in_a_folder_others_can_change_is_not_followed() {
         let d = tempfile::tempdir().unwrap();
         let root = d.path();
-        write(root, "/etc/openvpn/server/real.conf", "dev tun\n", 0o640);
-        symlink(
-            "/etc/openvpn/server/real.conf",
-            root.join("etc/openvpn/server.conf"),
-        )
-        .unwrap();
-        let f = load_config(root, Path::new("/etc/openvpn/server.conf")).unwrap();
-        assert_eq!(f.target, PathBuf::from("/etc/openvpn/server/real.conf"));
-        write_atomic(&f.real, b"dev tap\n", None).unwrap();
-        let link = root.join("etc/openvpn/server.conf");
+        let tree = Tree::new(root);
+        write(root, "/etc/openvpn/real.ovpn", "client\n", 0o600);
+        fs::create_dir_all(root.join("home/eve")).unwrap();
+        fs::set_permissions(root.join("home/eve"), fs::Permissions::from_mode(0o777)).unwrap();
+        symlink("/etc/openvpn/real.ovpn", root.join("home/eve/x.ovpn")).unwrap();
+        let e = load_config(&tree, &sys("/home/eve/x.ovpn")).unwrap_err();
         assert!(
-            fs::symlink_metadata(&link)
-                .unwrap()
-                .file_type()
-                .is_symlink()
+            format!("{e:#}").contains(
+                "/home/eve/x.ovpn: a symlink in /home/eve, which is writable by every user"
+            ),
+            "{e:#}"
         );
-        assert_eq!(fs::read(&f.real).unwrap(), b"dev tap\n");
-        let m = Meta::of(&f.real).unwrap();
-        assert_eq!(m, f.meta);
-        assert_eq!(m.mode, 0o640);
-        // No temp file left behind.
         assert_eq!(
-            fs::read_dir(root.join("etc/openvpn/server"))
-                .unwrap()
-                .count(),
-            1
+            foreign_folder(&tree, &sys("/home/eve/x.ovpn")).unwrap(),
+            "/home/eve is writable by every user"
         );
-    }
-
-    #[test]
-    fn backups_keep_permissions_in_private_directories() {
-        let d = tempfile::tempdir().unwrap();
-        let backup = d
-            .path()
-            .join("var/lib/duo-openvpn/backup/etc/openvpn/server.conf");
-        let meta = Meta {
-            mode: 0o600,
-            ..Meta::of(d.path()).unwrap()
-        };
-        write_backup(&backup, b"x\n", meta).unwrap();
-        assert_eq!(Meta::of(&backup).unwrap(), meta);
-        let dir_mode = Meta::of(backup.parent().unwrap()).unwrap().mode;
-        assert_eq!(dir_mode, 0o700);
+        assert_eq!(foreign_folder(&tree, &sys("/etc/openvpn/real.ovpn")), None);
     }
 
     #[test]
     fn unreadable_inputs_are_named() {
         let d = tempfile::tempdir().unwrap();
         let root = d.path();
+        let tree = Tree::new(root);
         fs::create_dir_all(root.join("etc/openvpn/dir.conf")).unwrap();
         write(root, "/etc/openvpn/plain", "x", 0o644);
         let cases = [
             ("/etc/openvpn/dir.conf", "is a directory"),
             ("/etc/openvpn/missing.conf", "cannot read"),
-            // A path through a file: what an unreadable file looks like to root.
-            ("/etc/openvpn/plain/inner.conf", "cannot read"),
+            ("/etc/openvpn/plain/inner.conf", "not a directory"),
         ];
         for (path, why) in cases {
-            let e = load_config(root, Path::new(path)).unwrap_err();
+            let e = load_config(&tree, &sys(path)).unwrap_err();
             let msg = format!("{e:#}");
             assert!(msg.contains(path) && msg.contains(why), "{msg}");
         }
-        let e = write_atomic(&root.join("etc/openvpn/dir.conf"), b"x", None).unwrap_err();
-        assert!(format!("{e:#}").contains("is a directory"), "{e:#}");
     }
 
     #[test]
@@ -392,9 +379,26 @@ pub(crate) mod tests {
             "dev tun\n<ca>\nMIIB\n",
             0o644,
         );
-        let e = load_config(root, Path::new("/etc/openvpn/server.conf")).unwrap_err();
+        let e = load_config(&Tree::new(root), &sys("/etc/openvpn/server.conf")).unwrap_err();
         let msg = format!("{e:#}");
         assert!(msg.contains("/etc/openvpn/server.conf: line 2"), "{msg}");
         assert!(msg.contains("</ca>"), "{msg}");
+    }
+
+    #[test]
+    fn backups_keep_permissions_in_private_directories() {
+        let d = tempfile::tempdir().unwrap();
+        let tree = Tree::new(d.path());
+        let backup = sys("/var/lib/duo-openvpn/backup/etc/openvpn/server.conf");
+        let (uid, gid) = me();
+        let meta = Meta {
+            mode: 0o600,
+            uid,
+            gid,
+        };
+        write_backup(&tree, &backup, b"x\n", meta).unwrap();
+        assert_eq!(tree.read(&backup).unwrap(), (b"x\n".to_vec(), meta));
+        let dir = tree.open_dir(&backup.parent().unwrap()).unwrap();
+        assert_eq!(dir.meta().unwrap().mode, 0o700);
     }
 }

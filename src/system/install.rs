@@ -1,156 +1,165 @@
-//! Writing files on the managed system: atomically (temp file in the same directory, fsync,
-//! rename), keeping mode and owner, after a backup with the same permissions; directories created
-//! along the way are reported so they can be removed again.
+//! Files setup puts in place (the plugin, duo.toml, the CA), written ahead in the manifest:
+//! every folder is recorded before it is made, and every file's intent (its hash, the backup
+//! of what was there) before it is written, so a crash at any point leaves nothing uninstall
+//! does not know of. The caller holds the lock.
 
-use std::fs;
-use std::io;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use anyhow::{Context, Result};
 
-use super::files;
+use super::files::{self, Meta, SysPath, Tree, sha256_hex};
+use super::manifest;
+use super::receipt::{Installed, Manifest};
+use super::tree::MAX_INSTALLED_BYTES;
 
-/// Who owns a file and its mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Perms {
+pub use super::files::can_chown;
+
+/// A file to install.
+#[derive(Debug, Clone, Copy)]
+pub struct FileSpec<'a> {
+    pub dest: &'a SysPath,
+    pub what: &'a str,
+    pub content: &'a [u8],
     pub mode: u32,
-    /// `None`: leave the owner as the writer made it.
-    pub owner: Option<(u32, u32)>,
+    /// Owner: root and this group (`None`: root). Without root, the current user.
+    pub gid: Option<u32>,
 }
 
-impl Perms {
-    pub fn of(path: &Path) -> io::Result<Perms> {
-        let m = fs::metadata(path)?;
-        Ok(Perms {
-            mode: m.permissions().mode() & 0o7777,
-            owner: Some((m.uid(), m.gid())),
-        })
+/// Installs `spec` and records it in `manifest` (saved). `Ok(false)` when it already was there,
+/// recorded, with this content and mode.
+pub fn install_file(tree: &Tree, m: &mut Manifest, spec: FileSpec<'_>) -> Result<bool> {
+    let key = spec.dest.to_string();
+    let existing = tree.read_opt_up_to(spec.dest, MAX_INSTALLED_BYTES)?;
+    let new_hash = sha256_hex(spec.content);
+    let meta = owner(spec.mode, spec.gid);
+    let recorded = m.installed_mut(&key).is_some();
+    if recorded
+        && let Some((bytes, now)) = &existing
+        && sha256_hex(bytes) == new_hash
+        && *now == meta
+    {
+        return Ok(false);
     }
-}
-
-/// `true` when this process may give files away (root).
-pub fn can_chown() -> bool {
-    // SAFETY: geteuid has no failure mode.
-    unsafe { libc::geteuid() == 0 }
-}
-
-/// The gid of a group on this host (the one OpenVPN will run under), `None` when unknown.
-pub fn gid_of(group: &str) -> Option<u32> {
-    let name = std::ffi::CString::new(group).ok()?;
-    let mut buf = vec![0u8; 16 * 1024];
-    let mut grp: libc::group = unsafe { std::mem::zeroed() };
-    let mut out: *mut libc::group = std::ptr::null_mut();
-    // SAFETY: all pointers are valid for the call; buf outlives it.
-    let rc = unsafe {
-        libc::getgrnam_r(
-            name.as_ptr(),
-            &mut grp,
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-            &mut out,
-        )
-    };
-    if rc != 0 || out.is_null() {
-        return None;
-    }
-    Some(grp.gr_gid)
-}
-
-/// Create `dir` and its missing parents; returns the ones created, outermost first.
-pub fn create_dirs(dir: &Path) -> io::Result<Vec<PathBuf>> {
-    let mut missing = Vec::new();
-    let mut d = dir;
-    while !d.exists() {
-        missing.push(d.to_path_buf());
-        match d.parent() {
-            Some(p) => d = p,
-            None => break,
+    let parent = spec.dest.parent().expect("an install path has a folder");
+    tree.create_dirs(&parent, 0o755, &mut |d| {
+        m.note_dir(d);
+        manifest::save(tree, m)
+    })?;
+    let backup = match (&existing, recorded) {
+        (Some((bytes, old)), false) => {
+            let b = Manifest::backup_path(spec.dest);
+            files::write_backup(tree, &b, bytes, *old)
+                .with_context(|| format!("{key}: cannot back up"))?;
+            Some(b.to_string())
         }
-    }
-    missing.reverse();
-    for m in &missing {
-        match fs::create_dir(m) {
-            Ok(()) => fs::set_permissions(m, fs::Permissions::from_mode(0o755))?,
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(missing)
-}
-
-/// Replace `path` with `bytes` atomically (through `files::write_atomic`). The new file gets
-/// `perms`, or those of the file it replaces, or 0644; an owner is only given away as root.
-pub fn write_atomic(path: &Path, bytes: &[u8], perms: Option<Perms>) -> anyhow::Result<()> {
-    let perms = perms.or_else(|| Perms::of(path).ok()).unwrap_or(Perms {
-        mode: 0o644,
-        owner: None,
-    });
-    let (uid, gid) = match perms.owner {
-        Some(owner) if can_chown() => owner,
-        // SAFETY: geteuid/getegid have no failure mode.
-        _ => unsafe { (libc::geteuid(), libc::getegid()) },
+        _ => None,
     };
-    files::write_atomic(
-        path,
-        bytes,
-        Some(files::Meta {
-            mode: perms.mode,
-            uid,
-            gid,
+    match m.installed_mut(&key) {
+        Some(rec) => rec.pending = Some(new_hash.clone()),
+        None => m.installed.push(Installed {
+            path: key.clone(),
+            what: spec.what.into(),
+            sha256: new_hash.clone(),
+            backup,
+            pending: None,
         }),
-    )
+    }
+    // The intent is on disk before the file is touched.
+    manifest::save(tree, m)?;
+    tree.write_atomic(spec.dest, spec.content, meta)?;
+    let rec = m.installed_mut(&key).expect("recorded above");
+    if rec.pending.take().is_some() {
+        rec.sha256 = new_hash;
+        manifest::save(tree, m)?;
+    }
+    Ok(true)
 }
 
-/// Copy `path` to `backup` (creating its directory) with the same mode and owner.
-pub fn backup(path: &Path, backup: &Path) -> anyhow::Result<()> {
-    let perms = Perms::of(path)?;
-    let bytes = fs::read(path)?;
-    if let Some(parent) = backup.parent() {
-        fs::create_dir_all(parent)?;
-        fs::set_permissions(parent, fs::Permissions::from_mode(0o700))?;
+/// Root and `gid` (or root's group) as root; the current user otherwise (a sandbox).
+pub fn owner(mode: u32, gid: Option<u32>) -> Meta {
+    if files::can_chown() {
+        Meta {
+            mode,
+            uid: 0,
+            gid: gid.unwrap_or(0),
+        }
+    } else {
+        let (uid, gid) = files::me();
+        Meta { mode, uid, gid }
     }
-    write_atomic(backup, &bytes, Some(perms))
 }
 
 /// Remove `dirs` (deepest first) when they are empty; returns the ones removed.
-pub fn remove_empty_dirs(dirs: &[PathBuf]) -> Vec<PathBuf> {
-    let mut sorted: Vec<&PathBuf> = dirs.iter().collect();
-    sorted.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+pub fn remove_empty_dirs(tree: &Tree, dirs: &[String]) -> Vec<String> {
+    let mut sorted: Vec<SysPath> = dirs.iter().map(SysPath::normalize).collect();
+    sorted.sort_by_key(|d| std::cmp::Reverse(d.as_path().components().count()));
     sorted
         .into_iter()
-        .filter(|d| fs::remove_dir(d).is_ok())
-        .cloned()
+        .filter(|d| tree.remove_empty_dir(d))
+        .map(|d| d.to_string())
         .collect()
 }
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+    use std::os::unix::fs::PermissionsExt;
+
     use super::*;
 
     #[test]
-    fn atomic_write_keeps_mode_and_backs_up() {
+    fn installs_are_recorded_before_they_are_written_and_keep_backups() {
         let d = tempfile::tempdir().unwrap();
-        let f = d.path().join("server.conf");
-        fs::write(&f, "a\n").unwrap();
-        fs::set_permissions(&f, fs::Permissions::from_mode(0o640)).unwrap();
-        backup(&f, &d.path().join("bk/server.conf")).unwrap();
-        write_atomic(&f, b"b\n", None).unwrap();
-        assert_eq!(fs::read(&f).unwrap(), b"b\n");
+        let tree = Tree::new(d.path());
+        tree.create_dirs(
+            &SysPath::normalize("/var/lib/duo-openvpn"),
+            0o700,
+            &mut |_| Ok(()),
+        )
+        .unwrap();
+        fs::create_dir_all(d.path().join("etc/x")).unwrap();
+        fs::write(d.path().join("etc/x/a.conf"), "old\n").unwrap();
+        fs::set_permissions(
+            d.path().join("etc/x/a.conf"),
+            fs::Permissions::from_mode(0o640),
+        )
+        .unwrap();
+        let mut m = manifest::load(&tree).unwrap();
+        let dest = SysPath::normalize("/etc/x/a.conf");
+        let spec = FileSpec {
+            dest: &dest,
+            what: "test",
+            content: b"new\n",
+            mode: 0o600,
+            gid: None,
+        };
+        assert!(install_file(&tree, &mut m, spec).unwrap());
+        assert!(!install_file(&tree, &mut m, spec).unwrap(), "idempotent");
+        assert_eq!(fs::read(d.path().join("etc/x/a.conf")).unwrap(), b"new\n");
+        let bk = d.path().join("var/lib/duo-openvpn/backup/etc/x/a.conf");
+        assert_eq!(fs::read(&bk).unwrap(), b"old\n");
         assert_eq!(
-            fs::metadata(&f).unwrap().permissions().mode() & 0o777,
+            fs::metadata(&bk).unwrap().permissions().mode() & 0o777,
             0o640
         );
-        assert_eq!(fs::read(d.path().join("bk/server.conf")).unwrap(), b"a\n");
+        let saved = manifest::load(&tree).unwrap();
+        assert_eq!(saved, m);
         assert_eq!(
-            fs::metadata(d.path().join("bk/server.conf"))
-                .unwrap()
-                .permissions()
-                .mode()
-                & 0o777,
-            0o640
+            saved.installed[0].backup.as_deref(),
+            Some("/var/lib/duo-openvpn/backup/etc/x/a.conf")
         );
-        let created = create_dirs(&d.path().join("x/y/z")).unwrap();
-        assert_eq!(created.len(), 3);
-        assert_eq!(remove_empty_dirs(&created).len(), 3);
-        assert!(!d.path().join("x").exists());
+        // A new folder is recorded.
+        let dest = SysPath::normalize("/etc/y/z/b.conf");
+        install_file(
+            &tree,
+            &mut m,
+            FileSpec {
+                dest: &dest,
+                ..spec
+            },
+        )
+        .unwrap();
+        assert_eq!(m.created_dirs, ["/etc/y", "/etc/y/z"]);
+        tree.remove(&dest).unwrap();
+        assert_eq!(remove_empty_dirs(&tree, &m.created_dirs).len(), 2);
+        assert!(!d.path().join("etc/y").exists());
     }
 }

@@ -1,87 +1,77 @@
 //! Config edits as one transaction recorded in the manifest, and their undo.
 //!
 //! The manifest's schema is [`super::receipt::Manifest`] (`/var/lib/duo-openvpn/manifest.json`):
-//! per edited file its path, backup, the SHA-256 of what we wrote and every change with what it
-//! replaced. Here is the logic around it:
+//! per edited file its path, backup, the SHA-256 of the file before and after and every change
+//! with what it replaced. It is a write-ahead log:
 //! - [`edit_configs`]: read and parse every target, compute every edit, check every directory
-//!   can be written, and only then back up and write; a failure on the way puts back what was
-//!   written, so a file that cannot be read, parsed or written is reported by name and nothing
-//!   else is changed.
-//! - [`uninstall`]: a file untouched since setup gets its backup back byte for byte (checked
-//!   against the recorded changes first); a file edited since has our changes undone by content,
-//!   everything else kept; a missing file is reported. Same all-or-nothing rule.
+//!   can be written; then back up, record the intent (before-hash, backup, the hash about to be
+//!   written) and sync it, and only then write; the completion is recorded last. A failure on
+//!   the way puts back what was written, so a file that cannot be read, parsed or written is
+//!   reported by name and nothing else is changed.
+//! - [`uninstall`]: each file's state is read from its content, so an edit interrupted at any
+//!   point is resolved: the before-hash means nothing (or everything) was undone already; one of
+//!   our hashes means untouched since setup, and the backup comes back byte for byte (checked
+//!   against its recorded hash first); anything else was edited since, and our changes are
+//!   undone by content, everything else kept. Same all-or-nothing rule.
 
-use std::path::{Path, PathBuf};
+use std::collections::HashSet;
 
 use anyhow::{Context, Result, anyhow, bail};
 use ovpn_config::{Change, Document, UndoOutcome, undo_all};
 
-use super::files::{self, Meta, host_path, read_regular, resolve, sha256_hex};
-use super::receipt::{Edited, MANIFEST_PATH, Manifest};
+use super::files::{self, ConfigFile, Meta, SysPath, Tree, sha256_hex};
+use super::receipt::{Edited, Manifest, manifest_path};
+use super::tree::MAX_INSTALLED_BYTES;
 
-/// The manifest under `root`, or an empty one when there is none yet. (The commands load it
-/// through `receipt::Manifest::load(&Host)`; this is the root-only form.)
-#[cfg_attr(not(test), allow(dead_code))]
-pub fn load(root: &Path) -> Result<Manifest> {
-    let real = host_path(root, Path::new(MANIFEST_PATH));
-    match std::fs::read(&real) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .with_context(|| format!("{MANIFEST_PATH}: not a manifest this version can read")),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Manifest::default()),
-        Err(e) => Err(e).with_context(|| format!("{MANIFEST_PATH}: cannot read")),
-    }
+/// The manifest under the tree, or an empty one when there is none yet.
+pub fn load(tree: &Tree) -> Result<Manifest> {
+    Ok(Manifest::load_from(tree)?.unwrap_or(Manifest {
+        version: Manifest::VERSION,
+        ..Manifest::default()
+    }))
 }
 
-/// Writes the manifest atomically, 0600: it holds the replaced lines, which may carry Duo's
-/// secret key (an upstream plugin line).
-pub fn save(root: &Path, manifest: &Manifest) -> Result<()> {
-    let real = host_path(root, Path::new(MANIFEST_PATH));
-    let mut json = serde_json::to_vec_pretty(manifest).context("manifest")?;
-    json.push(b'\n');
-    let dir = real.parent().expect("the manifest path has a directory");
-    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
-    let me = Meta::of(dir).with_context(|| format!("{}: cannot read", dir.display()))?;
-    files::write_atomic(&real, &json, Some(Meta { mode: 0o600, ..me }))
+pub fn save(tree: &Tree, manifest: &Manifest) -> Result<()> {
+    manifest.save_to(tree)
 }
 
 /// What [`edit_configs`] did to one file: no changes means it already was as wanted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileEdit {
-    pub path: PathBuf,
+    pub path: SysPath,
     pub changes: Vec<Change>,
 }
 
 struct Planned {
-    file: files::ConfigFile,
+    file: ConfigFile,
     after: Vec<u8>,
     changes: Vec<Change>,
 }
 
-/// Applies `edit` to every config in `paths` (system paths under `root`) as one transaction and
-/// records it in `manifest` (saved). `edit` gets the path and a document to change, and returns
-/// the changes it made (e.g. `ovpn_config::ensure_server`).
+/// Applies `edit` to every config in `paths` as one transaction and records it in `manifest`
+/// (saved). `edit` gets the path and a document to change, and returns the changes it made
+/// (e.g. `ovpn_config::ensure_server`). The caller holds the lock.
 pub fn edit_configs<F>(
-    root: &Path,
+    tree: &Tree,
     manifest: &mut Manifest,
-    paths: &[PathBuf],
+    paths: &[SysPath],
     mut edit: F,
 ) -> Result<Vec<FileEdit>>
 where
-    F: FnMut(&Path, &mut Document) -> Result<Vec<Change>>,
+    F: FnMut(&SysPath, &mut Document) -> Result<Vec<Change>>,
 {
     let mut planned: Vec<Planned> = Vec::new();
-    let mut targets = std::collections::HashSet::new();
+    let mut targets = HashSet::new();
     for path in paths {
-        let file = files::load_config(root, path)?;
+        let file = files::load_config(tree, path)?;
         if !targets.insert(file.target.clone()) {
             bail!(
-                "{}: the same file as another config given ({})",
-                path.display(),
-                file.target.display()
+                "{path}: the same file as another config given ({})",
+                file.target
             );
         }
         let mut doc = file.doc.clone();
-        let changes = edit(path, &mut doc).with_context(|| format!("{}", path.display()))?;
+        let changes = edit(path, &mut doc).with_context(|| path.to_string())?;
         planned.push(Planned {
             after: doc.render(),
             file,
@@ -90,42 +80,50 @@ where
     }
     let writes: Vec<&Planned> = planned.iter().filter(|p| !p.changes.is_empty()).collect();
     for p in &writes {
-        files::probe_writable(p.file.real.parent().expect("absolute"))
-            .with_context(|| format!("{}: cannot be written", p.file.path.display()))?;
+        let (dir, _) = tree.open_parent(&p.file.target)?;
+        dir.probe_writable()
+            .with_context(|| format!("{}: cannot be written", p.file.path))?;
     }
     let before = manifest.clone();
-    let manifest_existed = host_path(root, Path::new(MANIFEST_PATH)).exists();
-    let mut written: Vec<(&Planned, Vec<u8>)> = Vec::new();
-    let mut new_backups: Vec<PathBuf> = Vec::new();
+    let manifest_existed = tree.entry(&manifest_path())?.is_some();
+    let mut written: Vec<&Planned> = Vec::new();
+    let mut new_backups: Vec<SysPath> = Vec::new();
     let result = (|| -> Result<()> {
         for p in &writes {
-            record(root, manifest, p, &mut new_backups)?;
+            record_intent(tree, manifest, p, &mut new_backups)?;
         }
-        // Saved once, before any write (not once per file: that is quadratic in the number of
-        // profiles): a crash in between leaves an undo that finds nothing to undo.
-        save(root, manifest)?;
+        // The intent, synced before any file is touched; once for all the files (once per
+        // file is quadratic in the number of profiles).
+        save(tree, manifest)?;
         for p in &writes {
-            files::write_atomic(&p.file.real, &p.after, Some(p.file.meta))?;
-            written.push((p, p.file.bytes.clone()));
+            tree.write_atomic(&p.file.target, &p.after, p.file.meta)?;
+            written.push(p);
         }
-        Ok(())
+        for p in &writes {
+            let rec = manifest
+                .edited_mut(&p.file.path.to_string())
+                .expect("recorded above");
+            if let Some(h) = rec.pending.take() {
+                rec.sha256_after = h;
+            }
+        }
+        save(tree, manifest)
     })();
     if let Err(e) = result {
         let mut problems = Vec::new();
-        for (p, old) in written.iter().rev() {
-            if let Err(r) = files::write_atomic(&p.file.real, old, Some(p.file.meta)) {
+        for p in written.iter().rev() {
+            if let Err(r) = tree.write_atomic(&p.file.target, &p.file.bytes, p.file.meta) {
                 problems.push(format!("{r:#}"));
             }
         }
         for b in &new_backups {
-            std::fs::remove_file(b).ok();
+            tree.remove(b).ok();
         }
         *manifest = before;
         let restored = if manifest_existed {
-            save(root, manifest)
+            save(tree, manifest)
         } else {
-            std::fs::remove_file(host_path(root, Path::new(MANIFEST_PATH))).ok();
-            Ok(())
+            tree.remove(&manifest_path()).map(|_| ())
         };
         if let Err(r) = restored {
             problems.push(format!("{r:#}"));
@@ -147,49 +145,56 @@ where
         .collect())
 }
 
-/// Adds `p` to the manifest: a backup of the file as it is without any of our changes, then
-/// the changes and the hash of what is about to be written.
-fn record(
-    root: &Path,
+/// Adds `p`'s intent to the manifest: a backup of the file as it is without any of our
+/// changes (written and synced first), its hash, the changes and the hash about to be written.
+fn record_intent(
+    tree: &Tree,
     manifest: &mut Manifest,
     p: &Planned,
-    new_backups: &mut Vec<PathBuf>,
+    new_backups: &mut Vec<SysPath>,
 ) -> Result<()> {
-    let key = p.file.path.display().to_string();
+    let key = p.file.path.to_string();
     let existing = manifest.edited_mut(&key).map(|e| e.clone());
+    let current = sha256_hex(&p.file.bytes);
     let baseline = match &existing {
         None => Some(p.file.bytes.clone()),
         // Edited by the admin since our last write: the backup becomes their file minus our
         // changes, so that restoring it later keeps their edits.
-        Some(e) if sha256_hex(&p.file.bytes) != e.sha256_after => {
+        Some(e) if !e.is_ours(&current) => {
             let mut doc = p.file.doc.clone();
             undo_all(&mut doc, &e.changes);
             Some(doc.render())
         }
         Some(_) => None,
     };
-    let backup_sys = existing
+    let backup = existing
         .as_ref()
-        .map(|e| e.backup.clone())
-        .unwrap_or_else(|| Manifest::backup_path(&key));
+        .map(|e| SysPath::normalize(&e.backup))
+        .unwrap_or_else(|| Manifest::backup_path(&p.file.target));
+    let mut before_hash = existing.as_ref().and_then(|e| e.sha256_before.clone());
     if let Some(bytes) = baseline {
-        let real = host_path(root, Path::new(&backup_sys));
-        files::write_backup(&real, &bytes, p.file.meta)
-            .with_context(|| format!("{}: cannot back up", p.file.path.display()))?;
+        files::write_backup(tree, &backup, &bytes, p.file.meta)
+            .with_context(|| format!("{}: cannot back up", p.file.path))?;
         if existing.is_none() {
-            new_backups.push(real);
+            new_backups.push(backup.clone());
         }
+        before_hash = Some(sha256_hex(&bytes));
     }
     if existing.is_none() {
         manifest.edited.push(Edited {
             path: key.clone(),
-            backup: backup_sys,
+            target: None,
+            backup: backup.to_string(),
+            sha256_before: None,
             sha256_after: String::new(),
+            pending: None,
             changes: Vec::new(),
         });
     }
     let rec = manifest.edited_mut(&key).expect("recorded above");
-    rec.sha256_after = sha256_hex(&p.after);
+    rec.target = (p.file.target != p.file.path).then(|| p.file.target.to_string());
+    rec.sha256_before = before_hash;
+    rec.pending = Some(sha256_hex(&p.after));
     rec.changes.extend(p.changes.iter().cloned());
     Ok(())
 }
@@ -264,115 +269,145 @@ impl std::fmt::Display for FileReport {
 
 enum Action {
     Write {
-        real: PathBuf,
+        path: SysPath,
         bytes: Vec<u8>,
-        meta: Option<Meta>,
+        meta: Meta,
     },
     Remove {
-        real: PathBuf,
+        path: SysPath,
     },
 }
 
+impl Action {
+    fn path(&self) -> &SysPath {
+        match self {
+            Action::Write { path, .. } | Action::Remove { path } => path,
+        }
+    }
+}
+
 /// Undoes every edit and installed file in `manifest` (all or nothing, see the module doc),
-/// then deletes the backups. The manifest file, directories and services are left to the caller.
-pub fn uninstall(root: &Path, manifest: &Manifest) -> Result<Vec<FileReport>> {
+/// and removes the temp files a crash may have left beside them. The manifest, the backups,
+/// directories and services are left to the caller. The caller holds the lock.
+pub fn uninstall(tree: &Tree, manifest: &Manifest) -> Result<Vec<FileReport>> {
     let mut reports = Vec::new();
     let mut actions = Vec::new();
-    let mut backups = Vec::new();
+    let mut touched: Vec<SysPath> = Vec::new();
     for e in manifest.edited.iter().rev() {
-        let (report, action) = plan_edited(root, e)?;
-        if !matches!(report, FileReport::Missing { .. }) {
-            backups.push(host_path(root, Path::new(&e.backup)));
-        }
+        let (report, action) = plan_edited(tree, e)?;
+        touched.push(e.target());
         reports.push(report);
         actions.extend(action);
     }
     for i in manifest.installed.iter().rev() {
-        let real = host_path(root, &resolve(root, Path::new(&i.path))?);
-        let path = i.path.clone();
-        if !real.exists() {
-            reports.push(FileReport::Missing {
-                path,
-                backup: i.backup.clone(),
-            });
-            continue;
-        }
-        let current = read_regular(&real, Path::new(&i.path))?;
-        if sha256_hex(&current) != i.sha256 {
-            reports.push(FileReport::KeptModified { path });
-            continue;
-        }
-        match &i.backup {
-            Some(b) => {
-                let bk = host_path(root, Path::new(b));
-                let bytes = read_regular(&bk, Path::new(b))?;
-                let meta = Meta::of(&bk).with_context(|| format!("{b}: cannot read"))?;
-                actions.push(Action::Write {
-                    real,
-                    bytes,
-                    meta: Some(meta),
+        let path = SysPath::normalize(&i.path);
+        touched.push(path.clone());
+        let shown = i.path.clone();
+        let Some((current, _)) = tree.read_opt_up_to(&path, MAX_INSTALLED_BYTES)? else {
+            if i.backup.is_some() {
+                reports.push(FileReport::Missing {
+                    path: shown,
+                    backup: i.backup.clone(),
                 });
-                backups.push(bk);
-                reports.push(FileReport::PutBack { path });
+            }
+            // Never written (a crash before the write), or removed already.
+            continue;
+        };
+        let backup = match &i.backup {
+            Some(b) => {
+                let b = SysPath::normalize(b);
+                Some(
+                    tree.read_opt_up_to(&b, MAX_INSTALLED_BYTES)?
+                        .ok_or_else(|| anyhow!("{b}: missing"))
+                        .with_context(|| {
+                            format!(
+                                "{shown}: its backup {b} is needed to put the previous file back"
+                            )
+                        })?,
+                )
+            }
+            None => None,
+        };
+        let hash = sha256_hex(&current);
+        if !i.is_ours(&hash) {
+            if backup.as_ref().is_some_and(|(b, _)| sha256_hex(b) == hash) {
+                // The previous file is there: setup never wrote over it, or it is back already.
+                reports.push(FileReport::PutBack { path: shown });
+            } else {
+                reports.push(FileReport::KeptModified { path: shown });
+            }
+            continue;
+        }
+        match backup {
+            Some((bytes, meta)) => {
+                actions.push(Action::Write { path, bytes, meta });
+                reports.push(FileReport::PutBack { path: shown });
             }
             None => {
-                actions.push(Action::Remove { real });
-                reports.push(FileReport::Removed { path });
+                actions.push(Action::Remove { path });
+                reports.push(FileReport::Removed { path: shown });
             }
         }
     }
     for a in &actions {
-        let real = match a {
-            Action::Write { real, .. } | Action::Remove { real } => real,
-        };
-        files::probe_writable(real.parent().expect("absolute"))?;
+        let (dir, _) = tree.open_parent(a.path())?;
+        dir.probe_writable()?;
     }
-    let mut done: Vec<(PathBuf, Vec<u8>, Meta)> = Vec::new();
+    let mut done: Vec<(SysPath, Option<(Vec<u8>, Meta)>)> = Vec::new();
     for a in &actions {
-        let real = match a {
-            Action::Write { real, .. } | Action::Remove { real } => real.clone(),
-        };
-        let old = std::fs::read(&real).ok().zip(Meta::of(&real).ok());
+        let old = tree.read_opt_up_to(a.path(), MAX_INSTALLED_BYTES)?;
         let r = match a {
-            Action::Write { real, bytes, meta } => files::write_atomic(real, bytes, *meta),
-            Action::Remove { real } => std::fs::remove_file(real)
-                .with_context(|| format!("{}: cannot remove", real.display())),
+            Action::Write { path, bytes, meta } => tree.write_atomic(path, bytes, *meta),
+            Action::Remove { path } => tree.remove(path).map(|_| ()),
         };
         if let Err(e) = r {
-            for (real, bytes, meta) in done.iter().rev() {
-                files::write_atomic(real, bytes, Some(*meta)).ok();
+            for (path, old) in done.iter().rev() {
+                if let Some((bytes, meta)) = old {
+                    tree.write_atomic(path, bytes, *meta).ok();
+                }
             }
             return Err(e.context("nothing was changed"));
         }
-        if let Some((bytes, meta)) = old {
-            done.push((real, bytes, meta));
-        }
+        done.push((a.path().clone(), old));
     }
-    for b in backups {
-        std::fs::remove_file(b).ok();
+    for path in &touched {
+        if let Ok((dir, name)) = tree.open_parent(path) {
+            dir.remove_temp_of(name).ok();
+        }
     }
     Ok(reports)
 }
 
-fn plan_edited(root: &Path, e: &Edited) -> Result<(FileReport, Option<Action>)> {
+fn plan_edited(tree: &Tree, e: &Edited) -> Result<(FileReport, Option<Action>)> {
     let path = e.path.clone();
-    let real = host_path(root, &resolve(root, Path::new(&e.path))?);
-    if !real.exists() {
+    let target = e.target();
+    let Some((current, meta)) = tree.read_opt(&target)? else {
         let backup = Some(e.backup.clone());
         return Ok((FileReport::Missing { path, backup }, None));
+    };
+    let hash = sha256_hex(&current);
+    if e.sha256_before.as_deref() == Some(hash.as_str()) {
+        // Setup's write never landed, or an earlier uninstall already put the file back.
+        return Ok((FileReport::Restored { path }, None));
     }
-    let current = read_regular(&real, Path::new(&e.path))?;
     let mut doc = Document::from_bytes(&current)
         .map_err(|err| anyhow!("{}: {err}", e.path))
         .context("cannot undo setup's changes in a file OpenVPN would not read")?;
-    let outcomes = undo_all(&mut doc, &e.changes);
-    let undone = doc.render();
-    if sha256_hex(&current) == e.sha256_after {
-        let bk = host_path(root, Path::new(&e.backup));
-        let backup = read_regular(&bk, Path::new(&e.backup))
+    if e.is_ours(&hash) {
+        let bk = SysPath::normalize(&e.backup);
+        let (backup, backup_meta) = tree
+            .read(&bk)
             .with_context(|| format!("{}: its backup is needed to restore it", e.path))?;
-        // Undoing the recorded changes must give the backup back: both then are the original.
-        if backup != undone {
+        let intact = match &e.sha256_before {
+            Some(h) => *h == sha256_hex(&backup),
+            // A manifest from before the hashes: undoing the recorded changes must give the
+            // backup back, both then are the original.
+            None => {
+                undo_all(&mut doc, &e.changes);
+                doc.render() == backup
+            }
+        };
+        if !intact {
             bail!(
                 "{}: the backup {} does not match the changes recorded for it; nothing restored",
                 e.path,
@@ -380,12 +415,14 @@ fn plan_edited(root: &Path, e: &Edited) -> Result<(FileReport, Option<Action>)> 
             );
         }
         let action = Action::Write {
-            real,
+            path: target,
             bytes: backup,
-            meta: None,
+            meta: backup_meta,
         };
         return Ok((FileReport::Restored { path }, Some(action)));
     }
+    let outcomes = undo_all(&mut doc, &e.changes);
+    let undone = doc.render();
     let not_undone: Vec<String> = outcomes
         .iter()
         .filter(|(_, o)| *o != UndoOutcome::Reverted)
@@ -395,9 +432,9 @@ fn plan_edited(root: &Path, e: &Edited) -> Result<(FileReport, Option<Action>)> 
         return Ok((FileReport::NothingToUndo { path, not_undone }, None));
     }
     let action = Action::Write {
-        real,
+        path: target,
         bytes: undone,
-        meta: None,
+        meta,
     };
     Ok((FileReport::Reverted { path, not_undone }, Some(action)))
 }
@@ -409,7 +446,11 @@ mod tests {
 
     use ovpn_config::{PluginLineStyle, ServerSetup, ensure_client, ensure_server};
 
+    use std::path::{Path, PathBuf};
+
+    use super::super::files::host_path;
     use super::super::files::tests::snapshot;
+    use super::super::receipt::MANIFEST_PATH;
     use super::*;
 
     const SERVER: &str =
@@ -421,6 +462,10 @@ mod tests {
         fs::create_dir_all(p.parent().unwrap()).unwrap();
         fs::write(&p, bytes).unwrap();
         fs::set_permissions(&p, fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    fn mode_of(p: &Path) -> u32 {
+        fs::metadata(p).unwrap().permissions().mode() & 0o7777
     }
 
     fn read(root: &Path, sys: &str) -> Vec<u8> {
@@ -441,6 +486,8 @@ mod tests {
             CLIENT.as_bytes(),
             0o600,
         );
+        // Taking the lock makes the state folder before any edit.
+        fs::create_dir_all(d.path().join("var/lib/duo-openvpn")).unwrap();
         d
     }
 
@@ -449,6 +496,31 @@ mod tests {
             "/etc/openvpn/server/server.conf".into(),
             "/etc/openvpn/client/alice.ovpn".into(),
         ]
+    }
+
+    fn sys(paths: &[PathBuf]) -> Vec<SysPath> {
+        paths.iter().map(SysPath::normalize).collect()
+    }
+
+    fn load(root: &Path) -> Result<Manifest> {
+        super::load(&Tree::new(root))
+    }
+
+    fn uninstall(root: &Path, m: &Manifest) -> Result<Vec<FileReport>> {
+        super::uninstall(&Tree::new(root), m)
+    }
+
+    fn edit_configs<F>(
+        root: &Path,
+        m: &mut Manifest,
+        paths: &[PathBuf],
+        mut edit: F,
+    ) -> Result<Vec<FileEdit>>
+    where
+        F: FnMut(&Path, &mut Document) -> Result<Vec<Change>>,
+    {
+        let tree = Tree::new(root);
+        super::edit_configs(&tree, m, &sys(paths), |p, d| edit(p.as_path(), d))
     }
 
     fn setup(root: &Path, paths: &[PathBuf]) -> Result<Vec<FileEdit>> {
@@ -487,16 +559,14 @@ mod tests {
             Path::new("/var/lib/duo-openvpn/backup/etc/openvpn/client/alice.ovpn"),
         );
         assert_eq!(fs::read(&bk).unwrap(), CLIENT.as_bytes());
-        assert_eq!(Meta::of(&bk).unwrap().mode, 0o600);
+        assert_eq!(mode_of(&bk), 0o600);
         let manifest = host_path(root, Path::new(MANIFEST_PATH));
-        assert_eq!(Meta::of(&manifest).unwrap().mode, 0o600);
+        assert_eq!(mode_of(&manifest), 0o600);
         assert_eq!(
-            Meta::of(&host_path(
+            mode_of(&host_path(
                 root,
                 Path::new("/etc/openvpn/server/server.conf")
-            ))
-            .unwrap()
-            .mode,
+            )),
             0o640
         );
 
@@ -521,8 +591,10 @@ mod tests {
         );
         fs::remove_file(&manifest).unwrap();
         let mut after = snapshot(root);
-        // Only the (now empty) state directories remain.
+        // Only the state folder (the caller empties it) differs.
         after.retain(|p, _| !p.starts_with("var"));
+        let mut before = before;
+        before.retain(|p, _| !p.starts_with("var"));
         assert_eq!(after, before);
     }
 
@@ -820,9 +892,14 @@ mod tests {
         let mut expected = before.clone();
         expected.remove(&sabotaged);
         after.retain(|p, _| !p.starts_with("var"));
+        expected.retain(|p, _| !p.starts_with("var"));
         assert_eq!(after, expected);
         assert!(!host_path(root, Path::new(MANIFEST_PATH)).exists());
-        assert_eq!(m, Manifest::default());
+        assert_eq!(
+            m,
+            load(root).unwrap(),
+            "the manifest in memory is the one before"
+        );
     }
 
     #[test]

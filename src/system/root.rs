@@ -14,6 +14,11 @@ impl Root {
         &self.0
     }
 
+    /// The file layer over this root: the only way a managed file is opened.
+    pub fn tree(&self) -> super::tree::Tree {
+        super::tree::Tree::new(&self.0)
+    }
+
     /// Where the absolute system path `p` lives under this root.
     pub fn path(&self, p: impl AsRef<Path>) -> PathBuf {
         let p = p.as_ref();

@@ -9,10 +9,12 @@ use duo::{Client, Config, DuoSettings, Factor, LoginRequest, Progress};
 
 use super::plan::{FileEdit, Install, Plan};
 use crate::system::detect::SACLI;
+use crate::system::files::{self, SysPath};
 use crate::system::host::Host;
-use crate::system::install::{self, Perms};
+use crate::system::install::{self, FileSpec};
+use crate::system::lock::{self, Lock};
 use crate::system::manifest;
-use crate::system::receipt::{Installed, MANIFEST_PATH, Manifest, STATE_DIR};
+use crate::system::receipt::{MANIFEST_PATH, Manifest};
 use crate::system::root::CONFIG_PATH;
 use crate::system::service;
 
@@ -121,6 +123,8 @@ pub fn effects(plan: &Plan) -> Vec<Effect> {
 pub struct Runner {
     pub host: Host,
     runtime: tokio::runtime::Runtime,
+    /// Taken at the first change and held to the end, so two runs never interleave.
+    lock: Option<Lock>,
 }
 
 impl Runner {
@@ -129,7 +133,11 @@ impl Runner {
             .enable_all()
             .build()
             .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-        Ok(Runner { host, runtime })
+        Ok(Runner {
+            host,
+            runtime,
+            lock: None,
+        })
     }
 
     /// Execute one effect, reporting as it goes. Returns `false` when what follows should not run.
@@ -157,7 +165,10 @@ impl Runner {
                     false
                 }
             },
-            Effect::Restart { unit } => match service::restart(&self.host, unit) {
+            Effect::Restart { unit } => match self
+                .manifest()
+                .and_then(|_| service::restart(&self.host, unit))
+            {
                 Ok(state) => {
                     self.note_unit(unit);
                     report(Report::Restarted {
@@ -193,7 +204,10 @@ impl Runner {
                 report(r);
                 ok
             }
-            Effect::Rollback => match crate::commands::uninstall::undo(&self.host, false) {
+            Effect::Rollback => match self
+                .manifest()
+                .and_then(|_| crate::commands::uninstall::undo_locked(&self.host, false))
+            {
                 Ok(lines) => {
                     report(Report::RolledBack(lines));
                     true
@@ -223,88 +237,59 @@ impl Runner {
         }
     }
 
-    fn manifest(&self) -> Result<Manifest, String> {
-        Ok(Manifest::load(&self.host)?.unwrap_or(Manifest {
-            version: 1,
-            ..Manifest::default()
-        }))
-    }
-
-    /// The manifest directory first (it records the others).
-    fn prepare(&self, m: &mut Manifest, dest_dir: &std::path::Path) -> Result<(), String> {
-        let created = install::create_dirs(&self.host.path(STATE_DIR))
-            .map_err(|e| format!("{}: cannot create: {e}", self.host.display_path(STATE_DIR)))?;
-        m.note_dirs(&self.host, created);
-        let created = install::create_dirs(dest_dir)
-            .map_err(|e| format!("{}: cannot create: {e}", dest_dir.display()))?;
-        m.note_dirs(&self.host, created);
-        Ok(())
+    /// The manifest, read under the lock (taken here the first time: every change passes
+    /// through this). A run that finds another one holding it changes nothing.
+    fn manifest(&mut self) -> Result<Manifest, String> {
+        let tree = self.host.root.tree();
+        let mut created = Vec::new();
+        if self.lock.is_none() {
+            let got = lock::acquire(&tree, lock::wait(), &mut |d| {
+                created.push(d.clone());
+                Ok(())
+            })
+            .map_err(|e| format!("{e:#}"))?;
+            self.lock = Some(got.map_err(|busy| busy.to_string())?);
+        }
+        let mut m = manifest::load(&tree).map_err(|e| format!("{e:#}"))?;
+        if !created.is_empty() {
+            for d in &created {
+                m.note_dir(d);
+            }
+            m.save(&self.host)?;
+        }
+        Ok(m)
     }
 
     fn install(&mut self, i: &Install) -> Result<Report, String> {
-        let real = self.host.path(&i.dest);
-        let mut m = self.manifest()?;
-        let recorded = m.installed_mut(&i.dest).is_some();
         // In place: the packaged plugin is what would be installed; it is the package's to keep
         // or remove (never rewritten, backed up or recorded for uninstall).
-        if (!i.changed() && recorded) || i.in_place {
+        if i.in_place {
             return Ok(Report::Wrote {
                 path: i.dest.clone(),
                 changed: false,
             });
         }
-        self.prepare(&mut m, real.parent().expect("absolute path"))?;
-        let backup = match (&i.existing, recorded) {
-            (Some(_), false) => {
-                let b = Manifest::backup_path(&i.dest);
-                install::backup(&real, &self.host.path(&b))
-                    .map_err(|e| format!("{}: cannot back up: {e:#}", i.dest))?;
-                Some(b)
-            }
-            _ => None,
-        };
-        let owner = match &i.group {
-            Some(g) if install::can_chown() => Some((
-                0,
-                install::gid_of(g).ok_or_else(|| {
+        let mut m = self.manifest()?;
+        let gid =
+            match &i.group {
+                Some(g) if files::can_chown() => Some(files::gid_of(g).ok_or_else(|| {
                     format!("{}: group {g:?} does not exist on this host", i.dest)
-                })?,
-            )),
-            None if install::can_chown() => Some((0, 0)),
-            _ => None,
+                })?),
+                _ => None,
+            };
+        let dest = SysPath::normalize(&i.dest);
+        let spec = FileSpec {
+            dest: &dest,
+            what: i.what,
+            content: &i.content,
+            mode: i.mode,
+            gid,
         };
-        if i.changed()
-            || real
-                .metadata()
-                .map(|md| {
-                    std::os::unix::fs::PermissionsExt::mode(&md.permissions()) & 0o7777 != i.mode
-                })
-                .unwrap_or(true)
-        {
-            install::write_atomic(
-                &real,
-                &i.content,
-                Some(Perms {
-                    mode: i.mode,
-                    owner,
-                }),
-            )
+        let changed = install::install_file(&self.host.root.tree(), &mut m, spec)
             .map_err(|e| format!("{e:#}"))?;
-        }
-        let sha256 = crate::system::files::sha256_hex(&i.content);
-        match m.installed_mut(&i.dest) {
-            Some(rec) => rec.sha256 = sha256,
-            None => m.installed.push(Installed {
-                path: i.dest.clone(),
-                what: i.what.into(),
-                sha256,
-                backup,
-            }),
-        }
-        m.save(&self.host)?;
         Ok(Report::Wrote {
             path: i.dest.clone(),
-            changed: true,
+            changed,
         })
     }
 
@@ -313,14 +298,12 @@ impl Runner {
     /// made stops everything.
     fn edit_configs(&mut self, edits: &[FileEdit]) -> Result<Vec<Report>, String> {
         let mut m = self.manifest()?;
-        let created = install::create_dirs(&self.host.path(STATE_DIR))
-            .map_err(|e| format!("{}: cannot create: {e}", self.host.display_path(STATE_DIR)))?;
-        m.note_dirs(&self.host, created);
-        let paths: Vec<std::path::PathBuf> = edits.iter().map(|e| e.path.clone().into()).collect();
-        let done = manifest::edit_configs(self.host.root.dir(), &mut m, &paths, |path, doc| {
+        let paths: Vec<SysPath> = edits.iter().map(|e| SysPath::normalize(&e.path)).collect();
+        let tree = self.host.root.tree();
+        let done = manifest::edit_configs(&tree, &mut m, &paths, |path, doc| {
             let e = edits
                 .iter()
-                .find(|e| std::path::Path::new(&e.path) == path)
+                .find(|e| SysPath::normalize(&e.path) == *path)
                 .ok_or_else(|| anyhow::anyhow!("not in the plan"))?;
             if doc.render() != e.before {
                 anyhow::bail!("changed since the plan was made; run setup again");
@@ -332,14 +315,14 @@ impl Runner {
         Ok(done
             .into_iter()
             .map(|f| Report::Wrote {
-                path: f.path.display().to_string(),
+                path: f.path.to_string(),
                 changed: !f.changes.is_empty(),
             })
             .collect())
     }
 
-    fn note_unit(&self, unit: &str) {
-        if let Ok(Some(mut m)) = Manifest::load(&self.host) {
+    fn note_unit(&mut self, unit: &str) {
+        if let Ok(mut m) = self.manifest() {
             let bin_dir = self.host.bin_dir.as_ref().map(|d| d.display().to_string());
             if m.unit.as_deref() != Some(unit) || m.bin_dir != bin_dir {
                 m.unit = Some(unit.to_string());
@@ -359,9 +342,6 @@ impl Runner {
         })?;
         let inspection = access_server::inspect(&sacli).map_err(|e| e.to_string())?;
         let mut m = self.manifest()?;
-        let created = install::create_dirs(&self.host.path(STATE_DIR))
-            .map_err(|e| format!("{}: cannot create: {e}", self.host.display_path(STATE_DIR)))?;
-        m.note_dirs(&self.host, created);
         let opts = InstallOptions {
             replace_foreign_script: a.consent,
             temp_dir: None,

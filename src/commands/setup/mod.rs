@@ -29,6 +29,12 @@ pub fn run(mut args: SetupArgs) -> u8 {
     } else {
         None
     };
+    // Paths on the managed system are normalised once, here: `..` resolved by name (nothing
+    // below the root is reached through a symlink), so a backup is never keyed by a path that
+    // names the file itself.
+    let norm = |p: &String| crate::system::files::SysPath::normalize(p).to_string();
+    args.server_config = args.server_config.as_ref().map(norm);
+    args.client_configs = args.client_configs.iter().map(norm).collect();
     let mut skey_env = std::env::var("DUO_SKEY").ok();
     let host = match &demo {
         Some(d) => {

@@ -8,6 +8,7 @@ use duo::{Config, DuoSettings, Failmode, UsernameFrom};
 use ovpn_config::{Change, Document, EditError, IdentityHint, PluginLineStyle, ServerSetup};
 
 use crate::system::detect::{Detection, ServerConfig, read_doc};
+use crate::system::files::SysPath;
 use crate::system::host::Host;
 use crate::system::root::CONFIG_PATH;
 
@@ -425,7 +426,7 @@ pub fn build(
         duo: settings.clone(),
         username_from: answers.username_from,
     };
-    let existing = std::fs::read_to_string(host.path(CONFIG_PATH)).ok();
+    let existing = read_managed(host, CONFIG_PATH)?.map(|b| String::from_utf8_lossy(&b).into_owned());
     let rendered = config
         .render(existing.as_deref())
         .map_err(|e| format!("{}: {e}", host.display_path(CONFIG_PATH)))?;
@@ -493,7 +494,7 @@ fn install(
     Install {
         dest: dest.into(),
         what,
-        existing: std::fs::read(host.path(dest)).ok(),
+        existing: read_managed(host, dest).ok().flatten(),
         content,
         mode,
         group,
@@ -504,6 +505,15 @@ fn install(
 
 /// Whether two paths name the same file (through symlinks), as the packaged plugin does when
 /// it is both what setup installs and where (`--root /`).
+/// An installed file as it is now (`None`: nothing there), through the file layer.
+fn read_managed(host: &Host, path: &str) -> Result<Option<Vec<u8>>, String> {
+    host.root
+        .tree()
+        .read_opt_up_to(&SysPath::normalize(path), crate::system::tree::MAX_INSTALLED_BYTES)
+        .map(|o| o.map(|(b, _)| b))
+        .map_err(|e| format!("{e:#}"))
+}
+
 fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
     use std::os::unix::fs::MetadataExt;
     match (std::fs::metadata(a), std::fs::metadata(b)) {
@@ -518,7 +528,11 @@ fn edit(
     server: bool,
     f: impl FnOnce(&mut Document) -> Result<Vec<Change>, EditError>,
 ) -> Result<FileEdit, String> {
-    let before = std::fs::read(host.path(path)).map_err(|e| format!("{path}: cannot read: {e}"))?;
+    // Read through the file layer, which resolves an administrator's symlink once and refuses
+    // one in a folder another user could change.
+    let before = crate::system::files::load_config(&host.root.tree(), &SysPath::normalize(path))
+        .map(|f| f.bytes)
+        .map_err(|e| format!("{e:#}"))?;
     let mut doc = Document::from_bytes(&before).map_err(|e| format!("{path}: {e}"))?;
     let changes = f(&mut doc).map_err(|e| format!("{path}: {e}"))?;
     let after = doc.render();
