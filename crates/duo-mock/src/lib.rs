@@ -84,6 +84,7 @@ pub struct Recorded {
 /// A running stand-in. Stops (and frees its port) when dropped.
 pub struct MockDuo {
     state: Arc<State>,
+    ip: std::net::IpAddr,
     port: u16,
     ca_pem: String,
     stop: Option<watch::Sender<bool>>,
@@ -100,7 +101,8 @@ impl MockDuo {
         let listener =
             TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
         listener.set_nonblocking(true)?;
-        let port = listener.local_addr()?.port();
+        let local = listener.local_addr()?;
+        let port = local.port();
         let certs = cert::generate()?;
         let tls = cert::server_config(&certs)?;
         let state = Arc::new(State::new(&cfg, format!("localhost:{port}")));
@@ -127,6 +129,7 @@ impl MockDuo {
             .context("cannot start the stand-in's thread")?;
         Ok(MockDuo {
             state,
+            ip: local.ip(),
             port,
             ca_pem: certs.ca_pem,
             stop: Some(stop),
@@ -137,6 +140,13 @@ impl MockDuo {
     /// `localhost:PORT`: the certificate names `localhost`, `127.0.0.1` and `::1`.
     pub fn host(&self) -> String {
         format!("localhost:{}", self.port)
+    }
+
+    /// `127.0.0.1:PORT` (the address it listens on): needs no name resolution, so it works on
+    /// minimal systems without `/etc/hosts`, where `localhost` does not resolve. The
+    /// certificate names the loopback addresses as IP addresses.
+    pub fn addr_host(&self) -> String {
+        SocketAddr::new(self.ip, self.port).to_string()
     }
 
     pub fn port(&self) -> u16 {
@@ -252,5 +262,23 @@ mod tests {
         assert!(mock.ca_pem().starts_with("-----BEGIN CERTIFICATE-----"));
         mock.stop();
         assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+    }
+
+    /// The address itself, no name to resolve: TLS verified against the IP, the signature
+    /// checked with the IP as the host (a minimal system has no `/etc/hosts`).
+    #[test]
+    fn answers_at_its_ip_address() {
+        let mock = MockDuo::start(MockConfig::default()).unwrap();
+        assert_eq!(mock.addr_host(), format!("127.0.0.1:{}", mock.port()));
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = mock.settings(&dir.path().join("ca.pem"));
+        settings.host = mock.addr_host();
+        let client = duo::Client::new(&settings).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(client.check())
+            .unwrap_or_else(|e| panic!("/auth/v2/check at {}: {e}", mock.addr_host()));
     }
 }

@@ -61,6 +61,10 @@ fn main() -> anyhow::Result<()> {
         .with_context(|| format!("cannot write the CA to {}", args.ca_out.display()))?;
     println!("duo-mock: a Duo Auth API stand-in (HTTPS, every signature checked)");
     println!("  host      {}", mock.host());
+    println!(
+        "  address   {}   (the same, for systems without /etc/hosts)",
+        mock.addr_host()
+    );
     println!("  ikey      {MOCK_IKEY}");
     println!("  skey      {MOCK_SKEY}   (a fixed test key, not a secret)");
     println!("  CA        {}", args.ca_out.display());

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use duo_mock::{MockConfig, MockDuo};
 
+use crate::cli::exit;
 use crate::system::host::Host;
 
 const SERVER_CONF: &str = include_str!("../../../assets/demo/server.conf");
@@ -76,13 +77,45 @@ impl Demo {
         Host::new(&self.dir).with_path_first(&self.bin)
     }
 
+    /// Where setup reaches the stand-in: its IP address, not `localhost`, because a minimal
+    /// system (a container, a debootstrap tree) has no `/etc/hosts` to resolve that name.
+    pub fn duo_host(&self) -> String {
+        self.mock.addr_host()
+    }
+
     pub fn ikey(&self) -> &'static str {
         duo_mock::MOCK_IKEY
     }
 
-    /// What to look at afterwards.
-    pub fn epilogue(&self) -> String {
+    /// What to look at afterwards, given setup's exit code. After a failure the sandbox may
+    /// hold no edit at all (setup stops before its first write): say what failed, and point at
+    /// edits only where the manifest shows there are some.
+    pub fn epilogue(&self, code: u8) -> String {
         let d = self.dir.display();
+        if code != exit::OK {
+            let what = match code {
+                exit::USAGE => "a usage or configuration error",
+                exit::UNAVAILABLE => {
+                    "Duo (the stand-in) could not be reached or answered with an error"
+                }
+                exit::DENIED => "the test push was denied",
+                _ => "an error",
+            };
+            let edited = self.dir.join("var/lib/duo-openvpn/manifest.json").exists();
+            let next = if edited {
+                format!(
+                    "Some edits were made before it stopped:\n  \
+                     diff -ru {d}/var/lib/duo-openvpn/backup/etc {d}/etc   every edit as a diff\n\
+                     Undo them:  duo-openvpn uninstall --root {d} --yes"
+                )
+            } else {
+                format!("Nothing in the sandbox was edited; remove it with: rm -rf {d}")
+            };
+            return format!(
+                "The demo FAILED (exit {code}: {what}; the error is above).\n\
+                 The demo sandbox is kept at {d}\n{next}"
+            );
+        }
         format!(
             "The demo sandbox is kept at {d}\n\
              Look at:\n  \
@@ -94,5 +127,30 @@ impl Demo {
              Undo it all:  duo-openvpn uninstall --root {d} --yes\n\
              (The Duo stand-in stopped with this program; `duo-openvpn test` needs it running.)"
         )
+    }
+}
+
+/// A run's duration as a person reads it: milliseconds under a second (a fast failure is not
+/// "0.0s"), tenths of a second above.
+pub fn duration(d: std::time::Duration) -> String {
+    if d < std::time::Duration::from_secs(1) {
+        format!("{} ms", d.as_millis().max(1))
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_read_as_measured() {
+        assert_eq!(duration(Duration::from_micros(44_300)), "44 ms");
+        assert_eq!(duration(Duration::from_micros(300)), "1 ms");
+        assert_eq!(duration(Duration::from_millis(999)), "999 ms");
+        assert_eq!(duration(Duration::from_millis(1_149)), "1.1s");
+        assert_eq!(duration(Duration::from_secs(75)), "75.0s");
     }
 }

@@ -40,7 +40,7 @@ pub fn run(mut args: SetupArgs) -> u8 {
         Some(d) => {
             args.root = d.dir.clone();
             args.ikey.get_or_insert_with(|| d.ikey().to_string());
-            args.host.get_or_insert_with(|| d.mock.host());
+            args.host.get_or_insert_with(|| d.duo_host());
             args.ca_file.get_or_insert_with(|| d.ca_file.clone());
             if args.skey_file.is_none() {
                 args.skey_file = Some(d.skey_file.clone());
@@ -55,7 +55,7 @@ pub fn run(mut args: SetupArgs) -> u8 {
             println!(
                 "Demo sandbox: {} (a Duo stand-in runs at {})",
                 d.dir.display(),
-                d.mock.host()
+                d.duo_host()
             );
             d.host()
         }
@@ -79,11 +79,8 @@ pub fn run(mut args: SetupArgs) -> u8 {
         ),
     };
     if let Some(d) = &demo {
-        println!("\n{}", d.epilogue());
-        println!(
-            "(setup --demo took {:.1}s)",
-            started.elapsed().as_secs_f64()
-        );
+        println!("\n{}", d.epilogue(code));
+        println!("(setup --demo took {})", demo::duration(started.elapsed()));
     }
     code
 }
