@@ -143,7 +143,7 @@ impl Inspection {
             let s = ScriptSummary::of(s);
             w.push(format!(
                 "Another post-auth script is installed ({}, {} lines). Access Server runs only \
-                 one: installing Duo's replaces it. It is kept, and uninstall puts it back.",
+                 one: installing duo-openvpn's replaces it. It is kept, and uninstall puts it back.",
                 s.name, s.lines
             ));
         }

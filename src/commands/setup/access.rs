@@ -138,8 +138,10 @@ pub fn run(args: &SetupArgs, host: &Host, skey_env: Option<String>, terminal: bo
         // Described, never quoted: Duo's own script carries its secret key near the top.
         eprintln!(
             "error: Access Server already runs another post-auth script, and it runs only one. \
-             It is {}\nRun again with --replace-post-auth-script to replace it (uninstall puts it back).",
+             It is\n  {}\nRun again with --replace-post-auth-script to replace it (uninstall puts it back).",
             access_server::ScriptSummary::of(foreign)
+                .lines()
+                .join("\n  ")
         );
         return exit::USAGE;
     }
