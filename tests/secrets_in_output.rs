@@ -186,3 +186,46 @@ fn a_server_config_ending_in_tls_auth_with_crlf_and_uppercase_tags() {
         "[… 3 lines of the tls-auth key, not shown …]",
     );
 }
+
+/// duo.toml is `root:<OpenVPN's group>` 0640: `status` says when that group is one other
+/// daemons share (the demo's server runs as `group nogroup`, Debian's usual), and not for a
+/// group of its own (`root` here: a group that exists on every host).
+#[test]
+fn status_names_a_shared_group_that_can_read_duo_toml() {
+    let mock = MockDuo::start(MockConfig::default()).unwrap();
+    for (group, shared) in [("nogroup", true), ("root", false)] {
+        let s = Sandbox::new();
+        let conf = s.path("/etc/openvpn/server/server.conf");
+        let server = std::fs::read_to_string(&conf)
+            .unwrap()
+            .replace("group nogroup", &format!("group {group}"));
+        write(&conf, server.as_bytes(), 0o644);
+        let mut args = setup_args(&s, &mock);
+        args.truncate(args.len() - 4); // no client profiles
+        let o = s.run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let root = s.root().display().to_string();
+        let o = s.run(&["status", "--root", &root]);
+        let out = text(&o);
+        assert_eq!(o.status.code(), Some(0), "{out}");
+        let note = format!("note: {group} is a group other daemons share");
+        assert_eq!(out.contains(&note), shared, "{group}:\n{out}");
+        if shared {
+            assert!(
+                out.contains("`groupadd --system openvpn`, `group openvpn` in /etc/openvpn/server/server.conf"),
+                "{out}"
+            );
+        }
+        let o = s.run(&["status", "--root", &root, "--json"]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(
+            v["notes"].as_array().map(|n| n.len()),
+            Some(shared as usize),
+            "{v}"
+        );
+        assert_eq!(
+            v["healthy"], true,
+            "a shared group is a note, not a problem: {v}"
+        );
+    }
+}

@@ -25,6 +25,25 @@ struct Status {
     duo: Option<String>,
     duo_error: Option<(String, bool)>,
     skew: Option<i64>,
+    /// Worth knowing, not unhealthy (a shared group that may read duo.toml).
+    notes: Vec<String>,
+}
+
+/// Groups that several daemons run as: any of them may read a file of that group.
+const SHARED_GROUPS: &[&str] = &["nogroup", "nobody", "nfsnobody"];
+
+/// duo.toml is `root:<the server's group>` 0640 (OpenVPN re-opens the plugin after SIGHUP as
+/// that group). When the group is one other daemons share, say so and how to give OpenVPN a
+/// group of its own. `server_config` is the system path of the config with the `group` line.
+pub fn shared_group_note(group: &str, server_config: &str) -> Option<String> {
+    SHARED_GROUPS.contains(&group).then(|| {
+        format!(
+            "{group} is a group other daemons share, and each of them can read {CONFIG_PATH} \
+             (root:{group} 0640, the Duo secret key): give OpenVPN a group of its own: \
+             `groupadd --system openvpn`, `group openvpn` in {server_config}, \
+             `chgrp openvpn {CONFIG_PATH}`, then restart OpenVPN"
+        )
+    })
 }
 
 pub fn run(args: StatusArgs) -> u8 {
@@ -105,6 +124,9 @@ pub fn run(args: StatusArgs) -> u8 {
                 e.path, wanted_argv[0], wanted_argv[1]
             ));
         }
+        if let Some(note) = doc.group().and_then(|g| shared_group_note(g, &e.path)) {
+            s.notes.push(note);
+        }
         s.servers.push((e.path.clone(), ok, unit));
     }
     if manifest.is_none() {
@@ -155,6 +177,7 @@ pub fn run(args: StatusArgs) -> u8 {
             "servers": s.servers.iter().map(|(p, ok, u)| json!({"path": p, "plugin_line_ok": ok, "unit": u})).collect::<Vec<_>>(),
             "duo": {"ok": s.duo.is_some(), "error": s.duo_error.as_ref().map(|e| &e.0), "clock_skew_secs": s.skew},
             "problems": s.problems,
+            "notes": s.notes,
         });
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         return code;
@@ -190,6 +213,9 @@ pub fn run(args: StatusArgs) -> u8 {
                 ""
             }
         );
+    }
+    for n in &s.notes {
+        println!("note: {n}");
     }
     for p in &s.problems {
         println!("problem: {p}");

@@ -560,3 +560,26 @@ fn diff_panes_never_show_a_secret_block_next_to_an_edit() {
         "{clients}"
     );
 }
+
+#[test]
+fn the_review_says_when_duo_toml_gets_a_shared_group() {
+    // The demo's server runs as nobody:nogroup.
+    let mut h = Harness::new();
+    enter_until(&mut h, Step::Review);
+    let shown = screen(&h, 80, 60);
+    assert!(
+        shown.contains("duo.toml root:nogroup 0640")
+            && shown.contains("nogroup is a group other daemons share")
+            && shown.contains("`groupadd --system openvpn`"),
+        "{shown}"
+    );
+
+    // A group of its own: no note.
+    let mut h = Harness::new();
+    h.model.detection.servers[0].group = Some("openvpn".into());
+    h.exec.detection.servers[0].group = Some("openvpn".into());
+    enter_until(&mut h, Step::Review);
+    let shown = screen(&h, 80, 60);
+    assert!(shown.contains("duo.toml root:openvpn 0640"), "{shown}");
+    assert!(!shown.contains("other daemons share"), "{shown}");
+}

@@ -529,6 +529,12 @@ fn review(m: &Model, t: &Theme, f: &mut Frame, area: Rect) {
             ),
             t.dim(),
         ));
+        if i.dest == crate::system::root::CONFIG_PATH
+            && let (Some(g), Some(s)) = (&i.group, m.server())
+            && let Some(note) = crate::commands::status::shared_group_note(g, &s.path)
+        {
+            lines.push(Line::styled(format!("    ! {note}"), t.warn()));
+        }
     }
     lines.push(Line::styled(
         "Edited (backup kept, undone by uninstall)",
