@@ -1,11 +1,19 @@
 //! The async Auth API client: signed requests over pinned TLS, a timeout on every call,
 //! backoff with jitter on HTTP 429, and clock-skew correction from `ping`.
 
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::{Pin, pin};
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use bytes::Bytes;
+use http_body::{Frame, SizeHint};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
+use tokio::sync::oneshot;
+use tokio::time::Instant;
 
 use crate::api::{AuthAnswer, AuthStatus, Envelope, PreauthResponse, Time};
 use crate::config::{DuoSettings, Secret, redact_userinfo};
@@ -88,9 +96,14 @@ impl Client {
         self
     }
 
+    /// How long Duo may take to answer ping, check, preauth or auth once the request is written.
     pub fn with_call_timeout(mut self, timeout: Duration) -> Client {
         self.call_timeout = timeout;
         self
+    }
+
+    pub fn call_timeout(&self) -> Duration {
+        self.call_timeout
     }
 
     pub fn host(&self) -> &str {
@@ -183,20 +196,82 @@ impl Client {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let response = tokio::time::timeout(timeout, self.send(&method, path, params, signed))
-                .await
-                .map_err(|_| Error::Timeout(timeout))??;
+            // A GET has no body to mark (see `answered`).
+            let (mark, written) = match method {
+                Method::GET => (None, None),
+                _ => {
+                    let (tx, rx) = oneshot::channel();
+                    (Some(tx), Some(rx))
+                }
+            };
+            let request = self.send(&method, path, params, signed, mark);
+            let response = self.answered(request, written, timeout).await?;
             let status = response.status();
             if status == StatusCode::TOO_MANY_REQUESTS && attempt < MAX_ATTEMPTS {
                 tokio::time::sleep(backoff(attempt, retry_after(&response))).await;
                 continue;
             }
-            let body = tokio::time::timeout(timeout, response.bytes())
+            let body = second_look(Instant::now() + timeout, &mut pin!(response.bytes()))
                 .await
-                .map_err(|_| Error::Timeout(timeout))?
+                .ok_or(Error::Timeout(timeout))?
                 .map_err(|e| self.transport(e))?;
             return decode(status, &body);
         }
+    }
+
+    /// Wait for the answer to `request`, counting Duo's time from the moment it was written.
+    ///
+    /// The rule that decides what may be called an outage (where failmode applies): a request
+    /// that was written to an established connection to Duo and then got no answer within
+    /// `timeout` is [`Error::Timeout`]; one that was never written within `timeout` is
+    /// [`Error::NotSent`], which is not an outage. Everything before the write is this machine's
+    /// own time (a login queued behind others, a pooled connection, DNS, the TCP connect and the
+    /// TLS handshake on a CPU-starved thread), so it never makes Duo look down.
+    ///
+    /// "Written" is the first poll of the request body ([`MarkedBody`]): hyper polls a body only
+    /// once it holds a connected (TCP + TLS) connection and has buffered the request head, and
+    /// writes and flushes both in that same poll. Once written, the timer gets a
+    /// [`second_look`], so an answer that arrived while this one thread was busy with other
+    /// logins is read, not mistaken for Duo's silence (measured: under a storm of logins every
+    /// such late timer found its answer after one round of the runtime's queue).
+    ///
+    /// A GET (ping, check, auth_status) carries no body to mark, so its timer runs from the start;
+    /// none of them decides failmode for a login (auth_status running out only means "ask again").
+    async fn answered(
+        &self,
+        request: impl Future<Output = Result<reqwest::Response, Error>>,
+        written: Option<oneshot::Receiver<Instant>>,
+        timeout: Duration,
+    ) -> Result<reqwest::Response, Error> {
+        let started = Instant::now();
+        let mut request = pin!(request);
+        let Some(written) = written else {
+            return tokio::time::timeout(timeout, request)
+                .await
+                .map_err(|_| Error::Timeout(timeout))?;
+        };
+        // A request that fails before its body is asked for drops the sender: the request
+        // itself then ends the wait.
+        let written = async {
+            match written.await {
+                Ok(at) => at,
+                Err(_) => std::future::pending().await,
+            }
+        };
+        let at = tokio::select! {
+            biased;
+            r = &mut request => return r,
+            at = written => at,
+            _ = tokio::time::sleep_until(started + timeout) => {
+                return Err(Error::NotSent {
+                    host: self.host.clone(),
+                    detail: format!("not written to a connection within {timeout:?}"),
+                });
+            }
+        };
+        second_look(at + timeout, &mut request)
+            .await
+            .unwrap_or(Err(Error::Timeout(timeout)))
     }
 
     async fn send(
@@ -205,6 +280,7 @@ impl Client {
         path: &str,
         params: &[(&str, &str)],
         signed: bool,
+        written: Option<oneshot::Sender<Instant>>,
     ) -> Result<reqwest::Response, Error> {
         let encoded = sign::canon_params(params);
         let url = if *method == Method::GET && !encoded.is_empty() {
@@ -225,28 +301,82 @@ impl Client {
             );
         }
         if *method != Method::GET {
+            let body = match written {
+                Some(written) => reqwest::Body::wrap(MarkedBody {
+                    data: Some(Bytes::from(encoded)),
+                    written: Some(written),
+                }),
+                None => encoded.into(),
+            };
             request = request
                 .header("Content-Type", "application/x-www-form-urlencoded")
-                .body(encoded);
+                .body(body);
         }
         request.send().await.map_err(|e| self.transport(e))
     }
 
     fn transport(&self, e: reqwest::Error) -> Error {
-        if e.is_timeout() {
-            return Error::Timeout(self.call_timeout);
-        }
         // The chain carries the useful part (connection refused, certificate unknown, DNS).
         let mut detail = e.to_string();
+        let mut local = false;
         let mut source = std::error::Error::source(&e);
         while let Some(s) = source {
             detail = format!("{detail}: {s}");
+            local |= s
+                .downcast_ref::<std::io::Error>()
+                .and_then(std::io::Error::raw_os_error)
+                .is_some_and(|errno| LOCAL_EXHAUSTION.contains(&errno));
             source = s.source();
+        }
+        // No request timeout is set on reqwest, so a timeout here is the connect timeout: the
+        // request was never written. Running out of descriptors, ports or memory is this
+        // machine's load. Neither shows that Duo failed.
+        if e.is_timeout() || local {
+            return Error::NotSent {
+                host: self.host.clone(),
+                detail,
+            };
         }
         Error::Unreachable {
             host: self.host.clone(),
             detail,
         }
+    }
+}
+
+/// errnos that mean this machine ran out of something (Linux values): EMFILE, ENFILE, ENOMEM,
+/// ENOBUFS, EADDRNOTAVAIL (no ephemeral port left). A flood of logins can cause each of them.
+const LOCAL_EXHAUSTION: [i32; 5] = [24, 23, 12, 105, 99];
+
+/// A request body that tells when hyper first asks for it: the moment the request is written
+/// to an established connection (see [`Client::answered`]).
+struct MarkedBody {
+    data: Option<Bytes>,
+    written: Option<oneshot::Sender<Instant>>,
+}
+
+impl http_body::Body for MarkedBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let this = self.get_mut();
+        if let Some(tx) = this.written.take() {
+            let _ = tx.send(Instant::now());
+        }
+        Poll::Ready(this.data.take().map(|d| Ok(Frame::data(d))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.data.is_none()
+    }
+
+    // Exact, so hyper sends a Content-Length rather than a chunked body.
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.data.as_ref().map_or(0, |d| d.len() as u64))
     }
 }
 
@@ -373,5 +503,20 @@ mod tests {
             decode::<Time>(StatusCode::OK, b"nope").unwrap_err(),
             Error::Protocol(_)
         ));
+    }
+}
+
+/// `fut` if it is ready by `deadline`, with a second look when the timer fires: every task
+/// already woken runs once first (`yield_now` puts this one behind them, after the I/O driver
+/// has been polled), so an answer that reached this process while its thread was busy
+/// elsewhere is read rather than taken for Duo's silence.
+async fn second_look<F: Future + Unpin>(deadline: Instant, fut: &mut F) -> Option<F::Output> {
+    if let Ok(out) = tokio::time::timeout_at(deadline, &mut *fut).await {
+        return Some(out);
+    }
+    tokio::task::yield_now().await;
+    match std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut *fut).poll(cx))).await {
+        Poll::Ready(out) => Some(out),
+        Poll::Pending => None,
     }
 }

@@ -4,12 +4,19 @@ use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// No answer: DNS, connect, TLS, proxy, or a timeout. Failmode applies.
+    /// No answer: DNS, a refused or reset connection, TLS, proxy. Failmode applies.
     #[error("Duo could not be reached at {host}: {detail}")]
     Unreachable { host: String, detail: String },
-    /// The call did not finish in time. Failmode applies.
+    /// The request was sent to Duo and no answer came within the request's own deadline,
+    /// counted from the moment it was written. Failmode applies.
     #[error("Duo did not answer within {0:?}")]
     Timeout(Duration),
+    /// The request never left this machine in time: no connection to Duo was ready and written
+    /// to within the deadline (a starved or overloaded VPN server, out of file descriptors, or a
+    /// Duo host that never completed a connection). Nothing shows that Duo failed, so this is not
+    /// an outage: failmode does not apply and a login is refused.
+    #[error("the request did not reach Duo at {host}: {detail}")]
+    NotSent { host: String, detail: String },
     /// HTTP 401: the integration key, secret key or signature (often the clock) was refused.
     #[error(
         "Duo rejected the integration key or secret key ({message}); check ikey, skey and the system clock"
@@ -38,7 +45,8 @@ pub enum Error {
 }
 
 impl Error {
-    /// Duo could not give an answer at all: the case failmode is for.
+    /// Duo could not give an answer at all: the case failmode is for. Only what Duo (or the
+    /// network to it) did counts; [`Error::NotSent`] is this machine's own delay.
     pub fn is_outage(&self) -> bool {
         matches!(
             self,

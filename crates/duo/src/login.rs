@@ -58,6 +58,10 @@ pub enum Denied {
     SmsSent,
     /// Nobody answered in time.
     TimedOut,
+    /// This server ran out of time before a request reached Duo (queued behind other logins,
+    /// a starved CPU, no descriptor left): nothing shows that Duo failed, so failmode does not
+    /// apply. `detail` is for the log.
+    Busy { detail: String },
     /// The password field asked for something impossible (`push3` with two devices).
     BadFactor(String),
 }
@@ -109,6 +113,7 @@ impl Outcome {
                 "Duo sent new SMS passcodes: log in again with one".into()
             }
             Outcome::Denied(Denied::TimedOut) => "Duo login timed out: nobody answered".into(),
+            Outcome::Denied(Denied::Busy { .. }) => "the VPN server is busy, try again".into(),
             Outcome::Denied(Denied::BadFactor(m)) => m.clone(),
             Outcome::Unavailable(_) => "Duo is unavailable".into(),
             Outcome::Failed(_) => {
@@ -124,6 +129,9 @@ impl Outcome {
             Outcome::Allowed(Allowed::Bypass { status_msg }) => {
                 format!("allowed (bypass): {status_msg}")
             }
+            Outcome::Denied(Denied::Busy { detail }) => format!(
+                "denied, this server is busy (not a Duo outage, failmode does not apply): {detail}"
+            ),
             Outcome::Denied(_) => format!("denied: {}", self.user_reason()),
             Outcome::Unavailable(e) if failmode == Failmode::Safe => {
                 format!("allowed by failmode safe, Duo unavailable: {e}")
@@ -135,28 +143,52 @@ impl Outcome {
 }
 
 /// Run one login against Duo, bounded by `deadline` as a whole.
-///
-/// The deadline running out before Duo answered the preauth is an outage (failmode applies);
-/// running out while waiting on the user is a definite timeout (never let in).
 pub async fn login(
     client: &Client,
     req: &LoginRequest,
     deadline: Duration,
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Outcome {
-    let end = Instant::now() + deadline;
-    let remaining = || end.saturating_duration_since(Instant::now());
+    login_until(client, req, Instant::now() + deadline, progress).await
+}
 
-    let preauth = match tokio::time::timeout(
-        remaining(),
-        client.preauth(&req.username, req.ipaddr.as_deref()),
-    )
-    .await
-    {
-        Err(_) => return Outcome::Unavailable(Error::Timeout(deadline)),
-        Ok(Err(e)) => return classify(e),
-        Ok(Ok(p)) => p,
+/// Run one login against Duo; it ends by `end` whatever happens.
+///
+/// What is an outage (where failmode decides) and what is not:
+/// - Duo failed: a connection, DNS or TLS failure, a 5xx, or a request written to Duo that
+///   got no answer within its own deadline (the client's call timeout, counted from the
+///   write: see `Client::answered`). [`Outcome::Unavailable`].
+/// - This server failed to ask in time: `end` came before Duo answered preauth or auth, or a
+///   request was never written within its deadline. [`Denied::Busy`], refused under either
+///   failmode: time queued here is not Duo's, and a flood of logins must not turn failmode
+///   safe into a way in. The caller admits a login only while enough time is left for
+///   preauth and auth their own deadlines, so `end` cuts a request only if this machine
+///   delayed it.
+/// - `end` coming while waiting on the user is a definite timeout, [`Denied::TimedOut`].
+pub async fn login_until(
+    client: &Client,
+    req: &LoginRequest,
+    end: Instant,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Outcome {
+    let remaining = || end.saturating_duration_since(Instant::now());
+    let cut = |step: &str| {
+        Outcome::Denied(Denied::Busy {
+            detail: format!(
+                "the login ran out of time before Duo answered {step}, within that request's own {:?}",
+                client.call_timeout()
+            ),
+        })
     };
+
+    let preauth =
+        match tokio::time::timeout_at(end, client.preauth(&req.username, req.ipaddr.as_deref()))
+            .await
+        {
+            Err(_) => return cut("preauth"),
+            Ok(Err(e)) => return classify(e),
+            Ok(Ok(p)) => p,
+        };
     progress(Progress::Preauth(preauth.clone()));
     match preauth.result {
         PreauthResult::Allow => {
@@ -191,8 +223,8 @@ pub async fn login(
     }
     params.extend(factor_params.iter().map(|(k, v)| (*k, v.as_str())));
 
-    let answer = match tokio::time::timeout(remaining(), client.auth(&params)).await {
-        Err(_) => return Outcome::Unavailable(Error::Timeout(deadline)),
+    let answer = match tokio::time::timeout_at(end, client.auth(&params)).await {
+        Err(_) => return cut("auth"),
         Ok(Err(e)) => return classify(e),
         Ok(Ok(a)) => a,
     };
@@ -256,7 +288,11 @@ fn finish(status: AuthStatus, factor: &Factor) -> Outcome {
 }
 
 fn classify(e: Error) -> Outcome {
-    if e.is_outage() {
+    if let Error::NotSent { .. } = e {
+        Outcome::Denied(Denied::Busy {
+            detail: e.to_string(),
+        })
+    } else if e.is_outage() {
         Outcome::Unavailable(e)
     } else {
         Outcome::Failed(e)

@@ -31,6 +31,23 @@ pub const MAX_LOGIN: Duration = Duration::from_secs(
     OPENVPN_HAND_WINDOW.as_secs() - OPENVPN_POLL_LATENCY.as_secs() - MARGIN.as_secs(),
 );
 
+/// The most Duo may take to answer preauth, or the start of an auth, once the request is
+/// written (real answers take well under a second).
+pub const MAX_REQUEST: Duration = Duration::from_secs(10);
+
+/// How long Duo gets to answer each of preauth and auth once written (the client's call
+/// timeout): a third of the login at most, so that both fit in it with a third to spare.
+pub fn request_budget(login: Duration) -> Duration {
+    (login / 3).min(MAX_REQUEST)
+}
+
+/// A login still queued inside the plugin this long before its end is refused as busy rather
+/// than started: what is left then is what preauth and auth need for their own deadlines, so
+/// neither budget shrinks however long the queue (see `duo::login::login_until`).
+pub fn admission_reserve(login: Duration) -> Duration {
+    2 * request_budget(login)
+}
+
 /// The deadline for one login given `timeout_secs`, and whether the cap lowered it.
 pub fn login_deadline(configured: Duration) -> (Duration, bool) {
     if configured > MAX_LOGIN {
@@ -51,5 +68,18 @@ mod tests {
         assert_eq!(login_deadline(default), (MAX_LOGIN, true));
         let short = Duration::from_secs(20);
         assert_eq!(login_deadline(short), (short, false));
+    }
+
+    #[test]
+    fn preauth_and_auth_keep_their_budgets_inside_the_login() {
+        for secs in [5, 6, 20, 30, 45] {
+            let login = Duration::from_secs(secs);
+            let r = request_budget(login);
+            assert!(r <= MAX_REQUEST && !r.is_zero(), "{secs}: {r:?}");
+            assert_eq!(admission_reserve(login), 2 * r);
+            // Admission may still take some of the login, and both requests fit after it.
+            assert!(admission_reserve(login) < login, "{secs}");
+        }
+        assert_eq!(request_budget(MAX_LOGIN), MAX_REQUEST);
     }
 }

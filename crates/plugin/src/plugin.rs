@@ -30,11 +30,13 @@ impl Plugin {
     /// after the library path. The error is the one line to log.
     pub fn open(args: &[String], log: Logger, openvpn: Option<&str>) -> Result<Plugin, String> {
         let (config, source) = args::parse(args)?;
-        let client = duo::Client::new(&config.duo).map_err(|e| match &source {
-            Source::File(p) => format!("{p}: {e}"),
-            Source::Arguments => e.to_string(),
-        })?;
         let (login_deadline, capped) = deadline::login_deadline(config.duo.timeout);
+        let client = duo::Client::new(&config.duo)
+            .map_err(|e| match &source {
+                Source::File(p) => format!("{p}: {e}"),
+                Source::Arguments => e.to_string(),
+            })?
+            .with_call_timeout(deadline::request_budget(login_deadline));
         let files = match limits::raise_nofile() {
             Ok((_, new)) => format!("open files {new}"),
             Err(e) => {

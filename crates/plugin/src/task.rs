@@ -14,11 +14,13 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
+use tokio::time::Instant;
 
 use duo::login::{self, Denied, Outcome, Progress};
 use duo::{Client, Failmode, UsernameFrom};
 
 use crate::control_file::Answer;
+use crate::deadline;
 use crate::job::{self, Job};
 use crate::log::{Level, Logger};
 
@@ -107,25 +109,40 @@ async fn decide(shared: &Shared, job: &Job) -> Verdict {
             };
         }
     };
-    let remaining = shared.deadline.saturating_sub(job.received.elapsed());
-    let permit =
-        match tokio::time::timeout(remaining, shared.starting.clone().acquire_owned()).await {
-            Ok(Ok(p)) => Some(p),
-            // Closed only at shutdown; a task then is cancelled anyway.
-            Ok(Err(_)) => None,
-            Err(_) => return verdict(&Outcome::Denied(Denied::TimedOut), shared.failmode),
-        };
-    let remaining = shared.deadline.saturating_sub(job.received.elapsed());
+    // Time spent here before Duo is asked (the job channel, the admission gate) comes out of
+    // the login's own window, never out of what preauth and auth get: a login not admitted by
+    // `admit_by` is refused as busy (see `deadline::admission_reserve`).
+    let received = Instant::from_std(job.received);
+    let end = received + shared.deadline;
+    let reserve = deadline::admission_reserve(shared.deadline);
+    let admit_by = end - reserve;
+    let permit = match tokio::time::timeout_at(admit_by, shared.starting.clone().acquire_owned())
+        .await
+    {
+        Ok(Ok(p)) => Some(p),
+        // Closed only at shutdown; a task then is cancelled anyway.
+        Ok(Err(_)) => None,
+        Err(_) => {
+            let busy = Denied::Busy {
+                detail: format!(
+                    "not started within {:.1} s, {STARTING} logins being ahead of it with Duo;                      the last {:.1} s of the login are kept for preauth and auth",
+                    (admit_by - received).as_secs_f64(),
+                    reserve.as_secs_f64()
+                ),
+            };
+            return verdict(&Outcome::Denied(busy), shared.failmode);
+        }
+    };
     let mut permit = permit;
     let mut progress = move |p: Progress| {
         if matches!(p, Progress::Sent { .. }) {
             permit.take();
         }
     };
-    let login = login::login(&shared.client, &prepared.request, remaining, &mut progress);
+    let login = login::login_until(&shared.client, &prepared.request, end, &mut progress);
     // `login` keeps its own deadline; this outer bound only guards against a step that does
     // not, and then refuses (a hang is not an outage we may let users through on).
-    let outcome = match tokio::time::timeout(remaining + Duration::from_secs(1), login).await {
+    let outcome = match tokio::time::timeout_at(end + Duration::from_secs(1), login).await {
         Ok(o) => o,
         Err(_) => Outcome::Denied(Denied::TimedOut),
     };

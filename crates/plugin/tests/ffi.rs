@@ -368,9 +368,20 @@ fn malformed_environments_are_refused_not_crashed_on() {
 
 /// A plugin configured for the stand-in.
 fn mock_plugin(mock: &MockDuo, dir: &Path, failmode: Failmode, from: UsernameFrom) -> *mut c_void {
+    mock_plugin_within(mock, dir, failmode, from, Duration::from_secs(8))
+}
+
+/// A plugin configured for the stand-in, with `timeout_secs` = `timeout`.
+fn mock_plugin_within(
+    mock: &MockDuo,
+    dir: &Path,
+    failmode: Failmode,
+    from: UsernameFrom,
+    timeout: Duration,
+) -> *mut c_void {
     let mut settings = mock.settings(&dir.join("ca.pem"));
     settings.failmode = failmode;
-    settings.timeout = Duration::from_secs(8);
+    settings.timeout = timeout;
     let text = duo::Config {
         duo: settings,
         username_from: from,
@@ -485,6 +496,146 @@ fn failmode_decides_outages_only() {
     assert!(
         text.contains("allowed by failmode safe, Duo unavailable"),
         "{text}"
+    );
+}
+
+/// Threads that spin until dropped, so the plugin's one runtime thread (and everything else in
+/// this process) competes for the CPU as on a loaded server.
+struct Burn {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Burn {
+    fn start(n: usize) -> Burn {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let threads = (0..n)
+            .map(|_| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    lower_priority(0);
+                    let mut x = 0u64;
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        x = std::hint::black_box(
+                            x.wrapping_mul(6364136223846793005).wrapping_add(1),
+                        );
+                    }
+                })
+            })
+            .collect();
+        Burn { stop, threads }
+    }
+}
+
+impl Drop for Burn {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Give thread `tid` (0: the calling one) nice 10, the level of `Burn`'s threads: they compete
+/// with each other and leave the CPU to the rest of the process, the Duo stand-in included,
+/// which plays a healthy Duo on another machine.
+fn lower_priority(tid: u32) {
+    // SAFETY: setpriority on a thread id of this process (Linux: PRIO_PROCESS takes a tid).
+    let r = unsafe { libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10) };
+    assert_eq!(
+        r,
+        0,
+        "setpriority({tid}): {}",
+        std::io::Error::last_os_error()
+    );
+}
+
+/// failmode safe is for Duo's outages, not for this server's load: thousands of logins for a
+/// user whose pushes Duo denies, all started at once with the CPU starved and the shortest
+/// `timeout_secs`, so most of them spend their budget queued inside the plugin. Not one may be
+/// let in, under either failmode. Asserts correctness only; the figures are printed.
+/// `DUO_STORM_LOGINS` changes the number of logins (default 4000).
+#[test]
+fn a_storm_of_denied_logins_lets_nobody_in() {
+    let logs = Logs::capture();
+    let n: usize = std::env::var("DUO_STORM_LOGINS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4000);
+    let mock = MockDuo::start(MockConfig::default()).unwrap();
+    mock.set_push_delay(Duration::from_millis(300));
+    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let mut figures = Vec::new();
+    let mut allowed_lines = Vec::new();
+    let mut failures = Vec::new();
+    for failmode in [Failmode::Safe, Failmode::Secure] {
+        let dir = tempfile::tempdir().unwrap();
+        let handle = mock_plugin_within(
+            &mock,
+            dir.path(),
+            failmode,
+            UsernameFrom::Username,
+            Duration::from_secs(5),
+        );
+        // The VPN server is the busy machine: its runtime thread competes with the spinners.
+        for tid in support::our_thread_ids() {
+            lower_priority(tid);
+        }
+        let logins: Vec<_> = (0..n)
+            .map(|i| {
+                verify_env(
+                    dir.path(),
+                    &[
+                        format!("username={}", users::DENIES).into_bytes(),
+                        b"password=push".to_vec(),
+                        format!("untrusted_ip=10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255)
+                            .into_bytes(),
+                    ],
+                )
+            })
+            .collect();
+        logs.clear();
+        let burn = Burn::start(cpus);
+        for (env, _, _) in &logins {
+            assert_eq!(func(handle, 5, env.as_ptr()), OPENVPN_PLUGIN_FUNC_DEFERRED);
+        }
+        let mut allowed = 0;
+        let mut reasons = std::collections::BTreeMap::<String, usize>::new();
+        for (_, acf, afr) in &logins {
+            let (answer, why) = read_answer(acf, afr, Duration::from_secs(60));
+            match answer {
+                '1' => allowed += 1,
+                '0' => *reasons.entry(why).or_default() += 1,
+                other => panic!("{failmode:?}: no answer ({other}) within 60 s"),
+            }
+        }
+        drop(burn);
+        unsafe { openvpn_plugin_close_v1(handle) };
+        allowed_lines.extend(
+            logs.lines()
+                .into_iter()
+                .filter(|l| l.contains("allowed"))
+                .take(3)
+                .map(|l| format!("{failmode:?}: {l}")),
+        );
+        figures.push(format!(
+            "failmode {}: {allowed} allowed, {} denied of {n} ({cpus} busy threads): {reasons:?}",
+            failmode.as_str(),
+            n - allowed
+        ));
+        if allowed > 0 {
+            failures.push(format!(
+                "failmode {} let {allowed} of {n} in",
+                failmode.as_str()
+            ));
+        }
+    }
+    eprintln!("storm of denied logins:\n{}", figures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{}\n{}",
+        failures.join("; "),
+        allowed_lines.join("\n")
     );
 }
 
