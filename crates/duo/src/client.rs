@@ -456,6 +456,125 @@ fn backoff(attempt: u32, asked: Option<Duration>) -> Duration {
 mod tests {
     use super::*;
 
+    const MS: Duration = Duration::from_millis(1);
+
+    fn offline_client() -> Client {
+        let settings = DuoSettings::new(
+            "DIWJ8X6AEYOR5OMC6TQ1",
+            Secret::new("Zh5eGmUq9zpfQnyUIu5OL9iWoMMv5ZNmk3zLJ4Ep"),
+            "localhost:1",
+        );
+        Client::new(&settings).unwrap()
+    }
+
+    fn run<F: Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    /// A request that never answers, written after `written_after` (never: `None`).
+    async fn silent(
+        client: &Client,
+        written_after: Option<Duration>,
+        timeout: Duration,
+    ) -> (Error, Duration) {
+        let (tx, rx) = oneshot::channel();
+        let request = async move {
+            if let Some(d) = written_after {
+                tokio::time::sleep(d).await;
+                let _ = tx.send(Instant::now());
+            }
+            std::future::pending().await
+        };
+        let t = Instant::now();
+        let e = client
+            .answered(request, Some(rx), timeout)
+            .await
+            .unwrap_err();
+        (e, t.elapsed())
+    }
+
+    #[test]
+    fn a_request_never_written_is_not_an_outage() {
+        let client = offline_client();
+        let (e, took) = run(silent(&client, None, 100 * MS));
+        assert!(matches!(e, Error::NotSent { .. }), "{e:?}");
+        assert!(!e.is_outage());
+        assert!(took >= 100 * MS);
+        assert!(
+            e.to_string().contains("did not reach Duo at localhost:1"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_written_request_gets_its_whole_timeout_from_the_write() {
+        let client = offline_client();
+        // Written late in its window (a slow handshake on a busy thread): Duo still gets the
+        // full timeout after the write before silence counts as an outage.
+        let (e, took) = run(silent(&client, Some(80 * MS), 100 * MS));
+        assert!(matches!(e, Error::Timeout(_)), "{e:?}");
+        assert!(e.is_outage());
+        assert!(took >= 180 * MS, "{took:?}");
+        let (e, _) = run(silent(&client, Some(Duration::ZERO), 100 * MS));
+        assert!(matches!(e, Error::Timeout(_)), "{e:?}");
+    }
+
+    #[test]
+    fn a_failure_before_the_write_is_the_failure() {
+        let client = offline_client();
+        let (tx, rx) = oneshot::channel::<Instant>();
+        let request = async move {
+            drop(tx);
+            Err(Error::Unreachable {
+                host: "h".into(),
+                detail: "connection refused".into(),
+            })
+        };
+        let e = run(client.answered(request, Some(rx), Duration::from_secs(5))).unwrap_err();
+        assert!(
+            matches!(e, Error::Unreachable { .. }) && e.is_outage(),
+            "{e:?}"
+        );
+        // A GET has no marker: plain timeout from the start, as ping and check always had.
+        let e = run(client.answered(std::future::pending(), None, 50 * MS)).unwrap_err();
+        assert!(matches!(e, Error::Timeout(_)), "{e:?}");
+    }
+
+    #[test]
+    fn the_second_look_reads_an_answer_that_is_already_here() {
+        run(async {
+            // A deadline the timer wheel has already passed, so it is found elapsed at once.
+            let past = Instant::now();
+            tokio::time::sleep(5 * MS).await;
+            let here = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            // Woken but not yet run when the deadline is checked, like the connection task
+            // holding Duo's answer on a thread busy with other logins.
+            let h = here.clone();
+            let task = tokio::spawn(async move { h.store(true, Ordering::SeqCst) });
+            let answer = || {
+                let here = here.clone();
+                std::future::poll_fn(move |_| match here.load(Ordering::SeqCst) {
+                    true => Poll::Ready("answer"),
+                    false => Poll::Pending,
+                })
+            };
+            assert_eq!(
+                tokio::time::timeout_at(past, answer()).await.ok(),
+                None,
+                "a plain timeout misses it"
+            );
+            assert_eq!(second_look(past, &mut pin!(answer())).await, Some("answer"));
+            task.await.unwrap();
+            // Nothing arriving: still a timeout.
+            let never = std::future::pending::<()>();
+            assert_eq!(second_look(Instant::now(), &mut pin!(never)).await, None);
+        });
+    }
+
     #[test]
     fn backoff_doubles_with_jitter_and_honours_the_server() {
         for (attempt, secs) in [(1, 1), (2, 2), (3, 4), (6, 32), (7, 32)] {

@@ -331,6 +331,91 @@ mod tests {
         );
     }
 
+    fn client_for(host: String, call_timeout: Duration) -> Client {
+        let settings = crate::DuoSettings::new(
+            "DIWJ8X6AEYOR5OMC6TQ1",
+            crate::config::Secret::new("Zh5eGmUq9zpfQnyUIu5OL9iWoMMv5ZNmk3zLJ4Ep"),
+            host,
+        );
+        Client::new(&settings)
+            .unwrap()
+            .with_call_timeout(call_timeout)
+    }
+
+    fn bob() -> LoginRequest {
+        LoginRequest {
+            username: "bob".into(),
+            factor: Factor::Push(None),
+            ipaddr: None,
+        }
+    }
+
+    /// One login against `host`, ending `within` from now, on a current-thread runtime.
+    fn login_against(host: String, call_timeout: Duration, within: Duration) -> Outcome {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let client = client_for(host, call_timeout);
+        rt.block_on(login_until(
+            &client,
+            &bob(),
+            Instant::now() + within,
+            &mut |_| {},
+        ))
+    }
+
+    fn assert_busy(o: &Outcome, want_detail: &str) {
+        assert!(
+            matches!(o, Outcome::Denied(Denied::Busy { detail }) if detail.contains(want_detail)),
+            "{o:?}"
+        );
+        assert!(
+            !o.permits(Failmode::Safe),
+            "busy must never pass failmode safe"
+        );
+        assert_eq!(o.user_reason(), "the VPN server is busy, try again");
+        assert!(o.describe(Failmode::Safe).starts_with("denied"));
+    }
+
+    #[test]
+    fn running_out_before_a_request_reaches_duo_is_busy_not_an_outage() {
+        // Accepts TCP (the kernel does, from the backlog) and never answers the TLS
+        // ClientHello: the request is never written, like one stuck behind a starved thread.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let host = format!("127.0.0.1:{}", silent.local_addr().unwrap().port());
+        let ms = Duration::from_millis;
+        // The whole login ends first.
+        let o = login_against(host.clone(), Duration::from_secs(10), ms(300));
+        assert_busy(&o, "ran out of time before Duo answered preauth");
+        // The request's own deadline ends first, still unwritten.
+        let o = login_against(host, ms(300), Duration::from_secs(10));
+        assert_busy(&o, "not written to a connection within 300ms");
+    }
+
+    #[test]
+    fn only_what_duo_did_is_an_outage() {
+        // Sent, and no answer within the request's own deadline: Duo's silence.
+        let sent = classify(Error::Timeout(Duration::from_secs(10)));
+        assert!(matches!(sent, Outcome::Unavailable(_)) && sent.permits(Failmode::Safe));
+        // Never sent (or no descriptor to send with): this server's load.
+        let unsent = classify(Error::NotSent {
+            host: "h".into(),
+            detail: "not written to a connection within 10s".into(),
+        });
+        assert_busy(&unsent, "did not reach Duo at h");
+        // A refused connection is Duo (or the way to it) failing.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let host = format!("127.0.0.1:{}", closed.local_addr().unwrap().port());
+        drop(closed);
+        let o = login_against(host, Duration::from_secs(5), Duration::from_secs(5));
+        assert!(
+            matches!(o, Outcome::Unavailable(Error::Unreachable { .. })),
+            "{o:?}"
+        );
+        assert!(o.permits(Failmode::Safe) && !o.permits(Failmode::Secure));
+    }
+
     #[test]
     fn sms_is_a_refusal_that_explains_itself() {
         let st = AuthStatus {
