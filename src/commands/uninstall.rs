@@ -26,7 +26,22 @@ pub fn run(args: UninstallArgs) -> u8 {
                 "Nothing to undo: no manifest at {}.",
                 host.display_path(MANIFEST_PATH)
             );
-            return exit::OK;
+            if args.dry_run {
+                return exit::OK;
+            }
+            // A setup killed before its first record leaves at most our own state folder.
+            return match undo(&host, false) {
+                Ok(lines) => {
+                    for l in lines.iter().filter(|l| *l != "nothing to undo") {
+                        println!("{l}");
+                    }
+                    exit::OK
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    exit::USAGE
+                }
+            };
         }
         Err(e) => {
             eprintln!("error: {e}");
@@ -210,7 +225,8 @@ pub fn undo_locked(host: &Host, restart: bool) -> Result<Vec<String>, String> {
         .filter_map(|r| match r {
             manifest::FileReport::Missing {
                 backup: Some(b), ..
-            } => Some(b),
+            }
+            | manifest::FileReport::Unreachable { backup: b, .. } => Some(b),
             _ => None,
         })
         .collect();

@@ -98,6 +98,10 @@ pub struct ClientProfile {
     pub path: String,
     /// Already has `auth-user-pass`, `auth-retry interact` and `reneg-sec 0`.
     pub ready: bool,
+    /// A folder on the way that another user owns or may write ("/home/eve is owned by user
+    /// eve (uid 1000)"): shown, not pre-selected. Edited, when chosen, through handles, so a
+    /// folder swapped for a symlink meanwhile cannot redirect the write.
+    pub foreign: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -170,7 +174,15 @@ pub fn detect(host: &Host, extra_client_paths: &[String]) -> Detection {
                 let ready = doc.auth_user_pass().is_some()
                     && doc.auth_retry() == Some("interact")
                     && doc.reneg_sec().is_some_and(|r| r.max == "0");
-                d.clients.push(ClientProfile { path, ready });
+                let foreign = super::files::foreign_folder(
+                    &host.root.tree(),
+                    &super::files::SysPath::normalize(&path),
+                );
+                d.clients.push(ClientProfile {
+                    path,
+                    ready,
+                    foreign,
+                });
             }
             Ok(_) => {}
             Err(reason) => d.unreadable.push(Unreadable { path, reason }),

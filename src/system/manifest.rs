@@ -220,6 +220,13 @@ pub enum FileReport {
         path: String,
         backup: Option<String>,
     },
+    /// The way to the file now leads through a symlink (a folder swapped since setup): not
+    /// followed, so not restored; its backup is kept.
+    Unreachable {
+        path: String,
+        backup: String,
+        reason: String,
+    },
     /// A file setup installed: removed.
     Removed { path: String },
     /// A file setup installed over another: the other is back.
@@ -258,6 +265,14 @@ impl std::fmt::Display for FileReport {
                     "{path}: missing; nothing to undo (the original is kept in {b})"
                 )
             }
+            FileReport::Unreachable {
+                path,
+                backup,
+                reason,
+            } => write!(
+                f,
+                "{path}: not restored: {reason}; the original is kept in {backup}"
+            ),
             FileReport::Removed { path } => write!(f, "{path}: removed"),
             FileReport::PutBack { path } => write!(f, "{path}: the previous file is back"),
             FileReport::KeptModified { path } => {
@@ -294,7 +309,22 @@ pub fn uninstall(tree: &Tree, manifest: &Manifest) -> Result<Vec<FileReport>> {
     let mut actions = Vec::new();
     let mut touched: Vec<SysPath> = Vec::new();
     for e in manifest.edited.iter().rev() {
-        let (report, action) = plan_edited(tree, e)?;
+        let (report, action) = match plan_edited(tree, e) {
+            Ok(x) => x,
+            // A folder on the way was swapped for a symlink since setup: whoever owns it gets
+            // nothing written through it; everything else is still undone.
+            Err(err) => match super::tree::symlink_refused(&err) {
+                Some(link) => (
+                    FileReport::Unreachable {
+                        path: e.path.clone(),
+                        backup: e.backup.clone(),
+                        reason: link.to_string(),
+                    },
+                    None,
+                ),
+                None => return Err(err),
+            },
+        };
         touched.push(e.target());
         reports.push(report);
         actions.extend(action);

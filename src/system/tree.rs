@@ -432,7 +432,7 @@ impl Dir {
             Mode::empty(),
         )
         .map_err(|e| match e {
-            Errno::LOOP => anyhow!("{path}: is a symlink (not followed here)"),
+            Errno::LOOP => anyhow::Error::new(SymlinkRefused(path.clone())),
             e => anyhow::Error::from(io::Error::from(e)).context(format!("{path}: cannot read")),
         })?;
         let st = rfs::fstat(&fd)
@@ -632,7 +632,7 @@ fn walk_error(tree: &Tree, dir: &SysPath, e: Errno) -> anyhow::Error {
         let next = cur.join(name);
         match tree.open_dir_plain(&cur).and_then(|d| d.entry(name)) {
             Ok(Some(en)) if en.kind == Kind::Symlink => {
-                return anyhow!("{next}: is a symlink; a symlink is never followed here");
+                return anyhow::Error::new(SymlinkRefused(next));
             }
             Ok(Some(en)) if en.kind != Kind::Dir => {
                 return anyhow!("{next}: is not a directory");
@@ -679,6 +679,27 @@ fn entry_of(st: &rfs::Stat) -> Entry {
         dev: st.st_dev as u64,
         ino: st.st_ino as u64,
     }
+}
+
+/// A symlink met where none is followed: on the way to a managed file, or the file itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SymlinkRefused(pub SysPath);
+
+impl fmt::Display for SymlinkRefused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: is a symlink; a symlink is never followed here",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for SymlinkRefused {}
+
+/// Did this fail on a symlink (one that appeared after setup resolved the path, maybe)?
+pub fn symlink_refused(e: &anyhow::Error) -> Option<&SymlinkRefused> {
+    e.chain().find_map(|c| c.downcast_ref::<SymlinkRefused>())
 }
 
 /// Is this error "no such file or directory" somewhere on the way?

@@ -208,7 +208,8 @@ impl Model {
             client_selected: detection
                 .clients
                 .iter()
-                .map(|c| !c.ready)
+                // A profile in a folder another user controls is edited only when chosen.
+                .map(|c| !c.ready && c.foreign.is_none())
                 .collect::<Vec<_>>(),
             preview: None,
             plan: None,

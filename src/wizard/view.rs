@@ -469,10 +469,11 @@ fn clients(m: &Model, t: &Theme, f: &mut Frame, area: Rect) {
         .enumerate()
         .map(|(i, c)| {
             let text = format!(
-                "[{}] {}{}",
+                "[{}] {}{}{}",
                 if m.client_selected[i] { "x" } else { " " },
                 c.path,
-                if c.ready { " (ready)" } else { "" }
+                if c.ready { " (ready)" } else { "" },
+                if c.foreign.is_some() { " (another user's folder)" } else { "" }
             );
             if i == m.client_cursor {
                 Line::styled(text, t.selected())
@@ -489,7 +490,7 @@ fn clients(m: &Model, t: &Theme, f: &mut Frame, area: Rect) {
     }
     let first = (m.client_cursor as u16).saturating_sub(4);
     f.render_widget(Paragraph::new(lines).scroll((first, 0)), list);
-    let body = match (&m.preview, m.detection.clients.get(m.client_cursor)) {
+    let mut body = match (&m.preview, m.detection.clients.get(m.client_cursor)) {
         (Some(p), Some(c)) => match p.edits.iter().find(|e| e.path == c.path) {
             Some(e) if e.changed() => diff_text(t, &e.diff()),
             Some(_) => vec![Line::styled("already set up: nothing to change", t.ok())],
@@ -498,6 +499,20 @@ fn clients(m: &Model, t: &Theme, f: &mut Frame, area: Rect) {
         (None, Some(_)) => vec![Line::styled("computing the changes…", t.dim())],
         _ => vec![],
     };
+    if let Some(why) = m
+        .detection
+        .clients
+        .get(m.client_cursor)
+        .and_then(|c| c.foreign.as_ref())
+    {
+        body.insert(
+            0,
+            Line::styled(
+                format!("! {why}: not selected unless you choose it"),
+                t.warn(),
+            ),
+        );
+    }
     f.render_widget(Paragraph::new(body).scroll((m.scroll, 0)), rest);
 }
 

@@ -124,7 +124,10 @@ pub fn tree(root: &Path) -> BTreeMap<String, String> {
         for p in entries {
             let m = std::fs::symlink_metadata(&p).unwrap();
             let rel = p.strip_prefix(root).unwrap().display().to_string();
-            if m.is_dir() {
+            if m.file_type().is_symlink() {
+                let target = std::fs::read_link(&p).unwrap();
+                out.insert(rel, format!("link -> {}", target.display()));
+            } else if m.is_dir() {
                 out.insert(
                     rel,
                     format!("dir {:o} {}:{}", m.mode() & 0o7777, m.uid(), m.gid()),

@@ -8,7 +8,9 @@ use duo::{DuoSettings, Failmode, UsernameFrom};
 use super::plan::{Answers, PluginSource, find_plugin_so, identity_default};
 use crate::cli::{FailmodeArg, SetupArgs, UsernameFromArg};
 use crate::system::detect::{self, Detection};
+use crate::system::files::SysPath;
 use crate::system::host::Host;
+use crate::system::tree::Kind;
 
 /// What went wrong collecting answers from flags.
 #[derive(Debug, PartialEq, Eq)]
@@ -164,7 +166,12 @@ pub fn from_flags(
             ));
         }
         for p in paths {
-            if !host.path(&p).is_file() {
+            let tree = host.root.tree();
+            let found = crate::system::files::resolve(&tree, &SysPath::normalize(&p))
+                .and_then(|r| tree.entry(&r.target));
+            if let Err(e) = &found {
+                invalid.push(format!("--client-config {e:#}"));
+            } else if !matches!(found, Ok(Some(e)) if e.kind == Kind::File) {
                 invalid.push(format!(
                     "--client-config {p}: no such file under {}",
                     host.root.dir().display()
