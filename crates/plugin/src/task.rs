@@ -2,8 +2,8 @@
 //!
 //! The [`Answer`] is owned here, outside the part that can fail: a panic in the login is
 //! caught and refused with a reason, and a task cancelled by shutdown drops its `Answer`,
-//! which refuses too. The log line names the user, the address, the factor (its description,
-//! never a passcode) and Duo's outcome.
+//! which refuses too. The log line gives the outcome first, then the user (a long name
+//! shortened), the address, the factor (its description, never a passcode) and the time taken.
 
 use std::any::Any;
 use std::future::Future;
@@ -48,7 +48,7 @@ struct Verdict {
     permit: bool,
     /// For `auth_failed_reason_file` when refused.
     reason: String,
-    /// The log line, without the user/address prefix.
+    /// The outcome part of the log line (who and how long follow it).
     line: String,
     level: Level,
 }
@@ -76,7 +76,7 @@ pub async fn run(shared: Arc<Shared>, job: Job) {
     } else {
         answer.deny(&verdict.reason)
     };
-    let mut line = format!("{who}: {} [{:.1} s]", verdict.line, elapsed.as_secs_f64());
+    let mut line = log_line(&verdict.line, &who, elapsed);
     let mut level = verdict.level;
     if let Err(e) = written {
         line.push_str(&format!(
@@ -87,14 +87,35 @@ pub async fn run(shared: Arc<Shared>, job: Job) {
     shared.log.log(level, &line);
 }
 
-/// "user alice from 192.0.2.7, factor push", from the raw job (for every outcome).
+/// `user "alice" from 192.0.2.7, factor push`, from the raw job (for every outcome).
 fn who(job: &Job, from: UsernameFrom) -> String {
-    let user = job::username(&job.env, from).unwrap_or_else(|_| "(none)".into());
+    let user = job::username(&job.env, from)
+        .map(|u| user_for_log(&u))
+        .unwrap_or_else(|_| "(none)".into());
     let ip = job::client_ip(&job.env).unwrap_or_else(|| "unknown address".into());
     let factor = job::factor(&job.env)
         .map(|f| f.describe())
         .unwrap_or_else(|_| "(unusable)".into());
-    format!("user {user:?} from {ip}, factor {factor}")
+    format!("user {user} from {ip}, factor {factor}")
+}
+
+/// User names longer than this many characters are shortened in the log.
+const USER_CHARS: usize = 64;
+
+/// The user name quoted and escaped; past [`USER_CHARS`] characters cut, with its length:
+/// OpenVPN's line is cut at 1,000 bytes, and a name of any length must leave room for the
+/// rest.
+fn user_for_log(name: &str) -> String {
+    if name.chars().count() <= USER_CHARS {
+        return format!("{name:?}");
+    }
+    let head: String = name.chars().take(USER_CHARS).collect();
+    format!("{head:?}… ({} bytes)", name.len())
+}
+
+/// The outcome first (so a cut line still says what happened), then who and how long.
+fn log_line(outcome: &str, who: &str, elapsed: Duration) -> String {
+    format!("{outcome}; {who}; {:.1} s", elapsed.as_secs_f64())
 }
 
 async fn decide(shared: &Shared, job: &Job) -> Verdict {
@@ -204,6 +225,38 @@ mod tests {
             }
         })));
         assert_eq!(panic_message(&*r.unwrap_err()), "boom");
+    }
+
+    #[test]
+    fn the_outcome_leads_and_a_long_name_is_shortened() {
+        let long = "a".repeat(300);
+        let user = user_for_log(&long);
+        assert_eq!(user, format!("\"{}\"… (300 bytes)", "a".repeat(64)));
+        assert_eq!(user_for_log("alice \"x\""), "\"alice \\\"x\\\"\"");
+        assert_eq!(
+            user_for_log(&"ü".repeat(64)),
+            format!("{:?}", "ü".repeat(64))
+        );
+        let line = log_line(
+            "denied: Duo push denied",
+            &format!("user {user} from 192.0.2.7, factor push"),
+            Duration::from_millis(1234),
+        );
+        assert_eq!(
+            line,
+            format!(
+                "denied: Duo push denied; user \"{}\"… (300 bytes) from 192.0.2.7, factor push; 1.2 s",
+                "a".repeat(64)
+            )
+        );
+        // Even the longest name OpenVPN passes leaves the whole line under the 1,000-byte cut.
+        let huge = user_for_log(&"x".repeat(crate::env::MAX_VALUE));
+        let line = log_line(
+            "denied: Duo push denied",
+            &format!("user {huge} from 192.0.2.7, factor push"),
+            Duration::ZERO,
+        );
+        assert_eq!(crate::log::sanitize(&line), line);
     }
 
     #[test]

@@ -66,6 +66,16 @@ fn expect_refused(c: &mut Client, reason: &str, what: &str) {
 }
 
 /// No password, passcode, static-challenge string or secret key in the server's log.
+/// The plugin's lines for logins whose outcome starts with `outcome` and whose "who" part
+/// ends with `who` (`…; user "alice" from 127.0.0.1, factor push; 1.0 s`).
+fn login_lines(server: &Server, outcome: &str, who: &str) -> Vec<String> {
+    server
+        .log_lines(&format!("duo-openvpn: {outcome}"))
+        .into_iter()
+        .filter(|l| l.contains(&format!("{who}; ")))
+        .collect()
+}
+
 fn assert_no_secrets(server: &Server, secrets: &[&str]) {
     let log = server.log_text();
     for s in secrets.iter().chain(&[duo_mock::MOCK_SKEY, "SCRV1"]) {
@@ -146,23 +156,27 @@ fn certificate_logins() {
         });
     });
 
-    let logins = server.log_lines("duo-openvpn: user ");
+    let logins = server.log_lines("; user ");
     assert_eq!(
         logins.len(),
         9,
         "one line per login:\n{}",
         logins.join("\n")
     );
-    let alice = server.log_lines("user \"alice\" from 127.0.0.1, factor push: allowed");
+    let alice = login_lines(
+        &server,
+        "allowed",
+        "user \"alice\" from 127.0.0.1, factor push",
+    );
     assert_eq!(
         alice.len(),
         2,
         "push and static challenge:\n{}",
         logins.join("\n")
     );
-    assert_eq!(server.log_lines("factor auto: allowed").len(), 1);
-    assert_eq!(server.log_lines("factor passcode: allowed").len(), 1);
-    assert_eq!(server.log_lines("factor passcode: denied").len(), 1);
+    assert_eq!(login_lines(&server, "allowed", "factor auto").len(), 1);
+    assert_eq!(login_lines(&server, "allowed", "factor passcode").len(), 1);
+    assert_eq!(login_lines(&server, "denied", "factor passcode").len(), 1);
     assert_no_secrets(&server, &[passcode, "hunter2"]);
     assert!(
         server.max_threads() <= SERVER_THREADS,
@@ -238,9 +252,12 @@ fn failmode_and_sighup() {
         .unwrap();
     expect_connected(&mut c, "a normal login after SIGHUP");
     assert_eq!(
-        server
-            .log_lines("user \"user7\" from 127.0.0.1, factor push: allowed")
-            .len(),
+        login_lines(
+            &server,
+            "allowed",
+            "user \"user7\" from 127.0.0.1, factor push"
+        )
+        .len(),
         1
     );
     assert!(
@@ -324,7 +341,7 @@ fn fifty_pending_logins_and_a_bypass() {
         .unwrap();
     expect_connected(&mut dave, "dave (bypass) while fifty wait");
     let dave_in = started.elapsed();
-    let answered = server.log_lines("duo-openvpn: user \"user").len();
+    let answered = server.log_lines("; user \"user").len();
     assert_eq!(
         answered, 0,
         "the bypass user got in only after {answered} of the fifty were answered"
@@ -358,7 +375,7 @@ fn fifty_pending_logins_and_a_bypass() {
         "{max} threads, expected at most {SERVER_THREADS}"
     );
     assert_eq!(
-        server.log_lines("factor push: allowed").len(),
+        login_lines(&server, "allowed", "factor push").len(),
         n + 1,
         "fifty approvals and the bypass"
     );
