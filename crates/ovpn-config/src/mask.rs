@@ -7,8 +7,9 @@
 //!
 //! This works line by line on raw text, not on a [`Document`](crate::Document): it must also
 //! mask what does not parse (a block cut off before its closing tag is masked to the end of the
-//! text), and it errs on the side of hiding: tags are matched whatever their case, anywhere
-//! (inside `<connection>` blocks too), and a secret block runs until its own closing tag.
+//! text), and it errs on the side of hiding: opening tags are recognised whatever their case and
+//! wherever they are (inside `<connection>` blocks too), and a block ends only where OpenVPN ends
+//! it, at its closing tag spelled exactly as it was opened (`<KEY>` … `</KEY>`), else at the end.
 
 use std::ops::Range;
 
@@ -114,7 +115,7 @@ pub fn mask_secrets(text: &str) -> Masked {
     out
 }
 
-/// `Some((lowercased name, label))` when `line` opens a secret inline block: its only token is
+/// `Some((name as written, label))` when `line` opens a secret inline block: its only token is
 /// `<name>` (after OpenVPN's `--` removal), as OpenVPN reads a block's opening tag.
 fn secret_block_open(line: &str, first: bool) -> Option<(String, &'static str)> {
     let line = if first {
@@ -138,16 +139,14 @@ fn secret_block_open(line: &str, first: bool) -> Option<(String, &'static str)> 
         .strip_prefix('<')?
         .strip_suffix('>')?;
     let label = secret_block_label(name)?;
-    Some((name.to_ascii_lowercase(), label))
+    Some((name.to_owned(), label))
 }
 
-/// Does `line` close block `name` (leading blanks allowed, as OpenVPN allows them)?
+/// Does `line` close block `name`? As in OpenVPN (and [`Document`](crate::Document)): leading
+/// blanks allowed, the tag spelled as it was opened; a `</KEY>` inside a `<key>` block is data.
 fn closes(line: &str, name: &str) -> bool {
-    let t = line.trim_start_matches(|c: char| c.is_ascii() && tokenize::is_space(c as u8));
-    let tag_len = name.len() + 3;
-    t.len() >= tag_len
-        && t.is_char_boundary(tag_len)
-        && t[..tag_len].eq_ignore_ascii_case(&format!("</{name}>"))
+    line.trim_start_matches(|c: char| c.is_ascii() && tokenize::is_space(c as u8))
+        .starts_with(&format!("</{name}>"))
 }
 
 fn line_ending(line: &str) -> &'static str {
@@ -254,8 +253,9 @@ mod tests {
     fn uppercase_indented_dashed_and_commented_tags() {
         for (open, close) in [
             ("<KEY>", "</KEY>"),
-            ("<Key>", "</key>"),
-            ("  <tls-auth>", "   </TLS-AUTH>"),
+            ("<Key>", "</Key>"),
+            ("  <tls-auth>", "   </tls-auth>"),
+            ("<TLS-CRYPT>", "\t</TLS-CRYPT>"),
             ("--<secret>", "</secret>"),
             ("<pkcs12> # inline", "</pkcs12>"),
             ("\"<key>\"", "</key>"),
@@ -268,6 +268,22 @@ mod tests {
         // A BOM before the first tag.
         let m = mask_secrets("\u{feff}<key>\nHIDDEN\n</key>\n");
         assert!(!m.text.contains("HIDDEN"), "{}", m.text);
+        // A closing tag spelled otherwise does not close the block (OpenVPN reads it as data):
+        // masked to the next real one.
+        let m = mask_secrets("<key>\nA\n</KEY>\nHIDDEN\n</key>\nverb 3\n");
+        assert!(
+            !m.text.contains("HIDDEN") && !m.text.contains("</KEY>"),
+            "{}",
+            m.text
+        );
+        assert!(m.text.contains("3 lines of the private key"), "{}", m.text);
+        let m = mask_secrets("<Key>\nHIDDEN\n</key>\nverb 3\n");
+        assert!(
+            m.text
+                .ends_with("[… 3 lines of the private key, not shown …]\n"),
+            "{}",
+            m.text
+        );
         // Not a tag: more than one token.
         let text = "<key> extra\nshown\n";
         assert_eq!(mask_secrets(text).text, text);

@@ -110,7 +110,9 @@ fn inline_block() -> BoxedStrategy<Vec<String>> {
         Just("key"),
         Just("tls-crypt"),
         Just("tls-auth"),
-        Just("auth-user-pass")
+        Just("auth-user-pass"),
+        Just("TLS-CRYPT-V2"),
+        Just("http-proxy-user-pass")
     ]
     .prop_flat_map(|name| {
         (
@@ -130,12 +132,15 @@ fn inline_block() -> BoxedStrategy<Vec<String>> {
 
 fn connection_block() -> impl Strategy<Value = Vec<String>> {
     prop::collection::vec(
-        prop_oneof![option_line(), comment(), Just(String::new())],
+        prop_oneof![
+            3 => prop_oneof![option_line(), comment(), Just(String::new())].prop_map(|l| vec![l]),
+            1 => inline_block(),
+        ],
         0..4,
     )
     .prop_map(|inner| {
         let mut lines = vec!["<connection>".to_owned()];
-        lines.extend(inner);
+        lines.extend(inner.into_iter().flatten());
         lines.push("</connection>".to_owned());
         lines
     })
@@ -215,6 +220,45 @@ proptest! {
     fn generated_configs_survive_edit_and_undo(bytes in config()) {
         let text = String::from_utf8_lossy(&bytes).into_owned();
         common::check_cycle(&format!("generated config:\n{text}"), &bytes);
+    }
+
+    /// Every line the parser puts in a secret block's body (top level or in `<connection>`) is
+    /// shown only as part of a mask line, and every other line exactly as it is (Duo's plugin
+    /// line aside).
+    #[test]
+    fn masking_hides_every_secret_body_line_and_nothing_else(bytes in config()) {
+        let text = String::from_utf8(bytes).unwrap();
+        let Ok(doc) = Document::parse(&text) else { return Ok(()) };
+        let m = ovpn_config::mask_secrets(&text);
+        let original: Vec<&str> = text.split_inclusive('\n').collect();
+        let mut secret = vec![false; original.len()];
+        for b in doc.inline_blocks() {
+            if ovpn_config::secret_block_label(&b.name).is_some() {
+                // 1-based tags; the body is the 0-based lines open_line..close_line-1.
+                for s in &mut secret[b.open_line..b.close_line - 1] {
+                    *s = true;
+                }
+            }
+        }
+        let mut covered = vec![false; original.len()];
+        for (i, shown) in m.text.split_inclusive('\n').enumerate() {
+            let from = m.original_lines(i..i + 1);
+            let is_mask = shown.starts_with("[… ") && shown.trim_end().ends_with(", not shown …]");
+            if is_mask {
+                for c in &mut covered[from.clone()] {
+                    *c = true;
+                }
+            } else {
+                prop_assert_eq!(from.len(), 1);
+                if !shown.contains(ovpn_config::MASKED_SECRET_KEY) && !shown.contains(" …") {
+                    prop_assert_eq!(shown, original[from.start]);
+                }
+            }
+        }
+        for (i, s) in secret.iter().enumerate() {
+            prop_assert!(!s || covered[i], "line {} shown:\n{}", i + 1, m.text);
+        }
+        prop_assert_eq!(m.original_line_count(), original.len());
     }
 
     #[test]
