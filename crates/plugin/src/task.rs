@@ -137,23 +137,23 @@ async fn decide(shared: &Shared, job: &Job) -> Verdict {
     let end = received + shared.deadline;
     let reserve = deadline::admission_reserve(shared.deadline);
     let admit_by = end - reserve;
-    let permit = match tokio::time::timeout_at(admit_by, shared.starting.clone().acquire_owned())
-        .await
-    {
-        Ok(Ok(p)) => Some(p),
-        // Closed only at shutdown; a task then is cancelled anyway.
-        Ok(Err(_)) => None,
-        Err(_) => {
-            let busy = Denied::Busy {
-                detail: format!(
-                    "not started within {:.1} s, {STARTING} logins being ahead of it with Duo;                      the last {:.1} s of the login are kept for preauth and auth",
-                    (admit_by - received).as_secs_f64(),
-                    reserve.as_secs_f64()
-                ),
-            };
-            return verdict(&Outcome::Denied(busy), shared.failmode);
-        }
-    };
+    let permit =
+        match tokio::time::timeout_at(admit_by, shared.starting.clone().acquire_owned()).await {
+            Ok(Ok(p)) => Some(p),
+            // Closed only at shutdown; a task then is cancelled anyway.
+            Ok(Err(_)) => None,
+            Err(_) => {
+                let busy = Denied::Busy {
+                    detail: format!(
+                        "not started within {:.1} s, {STARTING} logins being ahead of it with Duo; \
+                     the last {:.1} s of the login are kept for preauth and auth",
+                        (admit_by - received).as_secs_f64(),
+                        reserve.as_secs_f64()
+                    ),
+                };
+                return verdict(&Outcome::Denied(busy), shared.failmode);
+            }
+        };
     let mut permit = permit;
     let mut progress = move |p: Progress| {
         if matches!(p, Progress::Sent { .. }) {
@@ -173,6 +173,8 @@ async fn decide(shared: &Shared, job: &Job) -> Verdict {
 fn verdict(outcome: &Outcome, failmode: Failmode) -> Verdict {
     let permit = outcome.permits(failmode);
     let level = match outcome {
+        // Users are being turned away for this server's load: worth the administrator's eye.
+        Outcome::Denied(Denied::Busy { .. }) => Level::Warn,
         Outcome::Allowed(_) | Outcome::Denied(_) => Level::Note,
         // Duo unreachable or refusing our credentials: the administrator has to look.
         Outcome::Unavailable(_) if permit => Level::Warn,
@@ -269,5 +271,19 @@ mod tests {
         let v = verdict(&o, Failmode::Safe);
         assert!(v.permit);
         assert_eq!(v.level, Level::Warn);
+        let busy = Outcome::Denied(Denied::Busy {
+            detail: "not started within 1.7 s".into(),
+        });
+        for failmode in [Failmode::Safe, Failmode::Secure] {
+            let v = verdict(&busy, failmode);
+            assert!(!v.permit);
+            assert_eq!(v.reason, "the VPN server is busy, try again");
+            assert_eq!(v.level, Level::Warn);
+            assert!(
+                v.line.starts_with("denied, this server is busy"),
+                "{}",
+                v.line
+            );
+        }
     }
 }
