@@ -5,8 +5,10 @@ use std::path::{Path, PathBuf};
 
 use ovpn_config::{Document, IdentityHint, PluginKind, PluginLineStyle, Role};
 
+use super::files::{self, SysPath};
 use super::host::Host;
 use super::service;
+use super::tree::Kind;
 
 /// Where Access Server keeps its command-line tool.
 pub const SACLI: &str = "/usr/local/openvpn_as/scripts/sacli";
@@ -193,7 +195,11 @@ pub fn detect(host: &Host, extra_client_paths: &[String]) -> Detection {
 
 /// A `--client-config` value: a file, or a directory meaning every `.ovpn` in it.
 pub fn client_paths(host: &Host, given: &str) -> Vec<String> {
-    if host.path(given).is_dir() {
+    let tree = host.root.tree();
+    let is_dir = files::resolve(&tree, &SysPath::normalize(given))
+        .and_then(|r| tree.entry(&r.target))
+        .is_ok_and(|e| e.is_some_and(|e| e.kind == Kind::Dir));
+    if is_dir {
         list(host, given, &["ovpn"])
     } else {
         vec![given.to_string()]
@@ -247,14 +253,11 @@ pub fn read_doc(host: &Host, path: &str) -> Result<Document, String> {
 }
 
 /// Files directly in the system directory `dir` with one of `exts`, as system paths, sorted.
+/// Listed through the file layer: a folder reached through a symlink is not listed, and a
+/// file that is a symlink is listed (its link is resolved, or refused, when it is read).
 fn list(host: &Host, dir: &str, exts: &[&str]) -> Vec<String> {
-    let Ok(rd) = std::fs::read_dir(host.path(dir)) else {
-        return Vec::new();
-    };
-    let mut out: Vec<String> = rd
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
-        .filter_map(|e| e.file_name().into_string().ok())
+    entries(host, dir, |k| matches!(k, Kind::File | Kind::Symlink))
+        .into_iter()
         .filter(|n| {
             Path::new(n)
                 .extension()
@@ -262,23 +265,27 @@ fn list(host: &Host, dir: &str, exts: &[&str]) -> Vec<String> {
                 .is_some_and(|x| exts.contains(&x))
         })
         .map(|n| join(dir, &n))
-        .collect();
-    out.sort();
-    out
+        .collect()
 }
 
 fn list_dirs(host: &Host, dir: &str) -> Vec<String> {
-    let Ok(rd) = std::fs::read_dir(host.path(dir)) else {
+    entries(host, dir, |k| k == Kind::Dir)
+        .into_iter()
+        .map(|n| join(dir, &n))
+        .collect()
+}
+
+/// The names in `dir` whose kind passes `keep`, sorted; none when it cannot be listed.
+fn entries(host: &Host, dir: &str, keep: impl Fn(Kind) -> bool) -> Vec<String> {
+    let Ok(d) = host.root.tree().open_dir(&SysPath::normalize(dir)) else {
         return Vec::new();
     };
-    let mut out: Vec<String> = rd
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
-        .filter_map(|e| e.file_name().into_string().ok())
-        .map(|n| join(dir, &n))
-        .collect();
-    out.sort();
-    out
+    d.names()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|n| d.entry(n).ok().flatten().is_some_and(|e| keep(e.kind)))
+        .filter_map(|n| n.into_string().ok())
+        .collect()
 }
 
 fn join(dir: &str, name: &str) -> String {

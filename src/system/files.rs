@@ -6,7 +6,7 @@
 //! show it and the manifest can record where the file really is.
 
 use std::ffi::OsStr;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Component, PathBuf};
 
 use anyhow::{Result, anyhow, bail};
 use ovpn_config::Document;
@@ -226,8 +226,9 @@ pub fn gid_of(group: &str) -> Option<u32> {
     Some(grp.gr_gid)
 }
 
-/// Where a system path is on this host, for tests and messages.
-pub fn host_path(root: &Path, path: &Path) -> PathBuf {
+/// Where a system path is on this host, for tests.
+#[cfg(test)]
+pub fn host_path(root: &std::path::Path, path: &std::path::Path) -> PathBuf {
     root.join(path.strip_prefix("/").unwrap_or(path))
 }
 
@@ -236,6 +237,7 @@ pub(crate) mod tests {
     use std::collections::BTreeMap;
     use std::fs;
     use std::os::unix::fs::{PermissionsExt, symlink};
+    use std::path::Path;
 
     use super::*;
 
@@ -278,7 +280,7 @@ pub(crate) mod tests {
     }
 
     fn sys(p: &str) -> SysPath {
-        SysPath::new(p).unwrap()
+        SysPath::normalize(p)
     }
 
     #[test]

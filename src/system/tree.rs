@@ -30,7 +30,7 @@ use super::fault;
 
 /// Files larger than this are refused before they are read: no OpenVPN config, profile, key or
 /// manifest comes near it, and reading a huge file whole could exhaust memory.
-pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
+pub const MAX_FILE_BYTES: u64 = duo::config::MAX_INPUT_BYTES;
 
 /// The limit for files setup installs and reads back (the plugin library: a debug build is
 /// tens of MB).
@@ -42,15 +42,6 @@ pub const MAX_INSTALLED_BYTES: u64 = 512 * 1024 * 1024;
 pub struct SysPath(PathBuf);
 
 impl SysPath {
-    /// Normalises `p`; a relative path is an error naming it.
-    pub fn new(p: impl AsRef<Path>) -> Result<SysPath> {
-        let p = p.as_ref();
-        if !p.is_absolute() {
-            bail!("{}: not an absolute path", p.display());
-        }
-        Ok(SysPath::normalize(p))
-    }
-
     /// `p` normalised; a relative path is taken from `/`.
     pub fn normalize(p: impl AsRef<Path>) -> SysPath {
         let mut out = PathBuf::from("/");
@@ -85,11 +76,6 @@ impl SysPath {
     /// The path below `/` (`etc/openvpn/server.conf`); empty for `/`.
     fn relative(&self) -> &Path {
         self.0.strip_prefix("/").unwrap_or(&self.0)
-    }
-
-    /// Does this path lie in `dir` (or is it `dir`)?
-    pub fn starts_with(&self, dir: &SysPath) -> bool {
-        self.0.starts_with(&dir.0)
     }
 }
 
@@ -152,11 +138,6 @@ pub struct Dir {
 impl Tree {
     pub fn new(dir: impl Into<PathBuf>) -> Tree {
         Tree { dir: dir.into() }
-    }
-
-    /// The root directory on this host (`/` or the sandbox).
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 
     /// Where the system path `p` is on this host (for messages and for paths written into
@@ -321,7 +302,8 @@ impl Tree {
         }
     }
 
-    /// Removes `path` and everything in it, never following a symlink (our own state folder).
+    /// Removes `path` and everything in it, never following a symlink.
+    #[cfg(test)]
     pub fn remove_tree(&self, path: &SysPath) -> Result<bool> {
         let (parent, name) = match self.open_parent(path) {
             Ok(x) => x,
@@ -346,10 +328,6 @@ impl Tree {
 }
 
 impl Dir {
-    pub fn path(&self) -> &SysPath {
-        &self.path
-    }
-
     pub fn as_fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
     }
@@ -718,7 +696,7 @@ mod tests {
     use super::*;
 
     fn sys(p: &str) -> SysPath {
-        SysPath::new(p).unwrap()
+        SysPath::normalize(p)
     }
 
     #[test]
@@ -731,11 +709,8 @@ mod tests {
             sys("/etc/./openvpn//x").as_path(),
             Path::new("/etc/openvpn/x")
         );
-        let e = SysPath::new("etc/x").unwrap_err();
-        assert!(
-            format!("{e}").contains("etc/x: not an absolute path"),
-            "{e}"
-        );
+        // A relative path is taken from the root, as `--root` joins it.
+        assert_eq!(sys("etc/x").as_path(), Path::new("/etc/x"));
     }
 
     #[test]
@@ -821,7 +796,7 @@ mod tests {
         f.set_len(300 * 1024 * 1024).unwrap();
         let e = t.read(&sys("/big.conf")).unwrap_err();
         assert!(
-            format!("{e:#}").contains("/big.conf: 314572800 bytes, larger than the 8 MiB"),
+            format!("{e:#}").contains("/big.conf: 314572800 bytes, larger than the 4 MiB"),
             "{e:#}"
         );
         let fifo = d.path().join("fifo");

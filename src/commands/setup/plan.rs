@@ -46,6 +46,11 @@ pub enum PluginSource {
 pub struct FileEdit {
     /// System path.
     pub path: String,
+    /// The file itself, when `path` leads through symlinks (resolved once, here, and edited
+    /// there through handles that follow no link).
+    pub target: Option<String>,
+    /// The links followed, `link -> target as written`, for the review.
+    pub links: Vec<String>,
     pub server: bool,
     pub before: Vec<u8>,
     pub after: Vec<u8>,
@@ -426,7 +431,8 @@ pub fn build(
         duo: settings.clone(),
         username_from: answers.username_from,
     };
-    let existing = read_managed(host, CONFIG_PATH)?.map(|b| String::from_utf8_lossy(&b).into_owned());
+    let existing =
+        read_managed(host, CONFIG_PATH)?.map(|b| String::from_utf8_lossy(&b).into_owned());
     let rendered = config
         .render(existing.as_deref())
         .map_err(|e| format!("{}: {e}", host.display_path(CONFIG_PATH)))?;
@@ -456,6 +462,15 @@ pub fn build(
         edits.push(edit(host, c, false, |doc| {
             ovpn_config::ensure_client(doc, false)
         })?);
+    }
+    for e in &edits {
+        if let Some(t) = &e.target {
+            warnings.push(format!(
+                "{} is a symlink ({}): {t} is edited",
+                e.path,
+                e.links.join(", ")
+            ));
+        }
     }
     if answers.client_configs.is_empty() {
         warnings.push(
@@ -509,7 +524,10 @@ fn install(
 fn read_managed(host: &Host, path: &str) -> Result<Option<Vec<u8>>, String> {
     host.root
         .tree()
-        .read_opt_up_to(&SysPath::normalize(path), crate::system::tree::MAX_INSTALLED_BYTES)
+        .read_opt_up_to(
+            &SysPath::normalize(path),
+            crate::system::tree::MAX_INSTALLED_BYTES,
+        )
         .map(|o| o.map(|(b, _)| b))
         .map_err(|e| format!("{e:#}"))
 }
@@ -530,14 +548,22 @@ fn edit(
 ) -> Result<FileEdit, String> {
     // Read through the file layer, which resolves an administrator's symlink once and refuses
     // one in a folder another user could change.
-    let before = crate::system::files::load_config(&host.root.tree(), &SysPath::normalize(path))
-        .map(|f| f.bytes)
+    let file = crate::system::files::load_config(&host.root.tree(), &SysPath::normalize(path))
         .map_err(|e| format!("{e:#}"))?;
+    let links = file
+        .links
+        .iter()
+        .map(|(link, to)| format!("{link} -> {}", to.display()))
+        .collect();
+    let target = (file.target != file.path).then(|| file.target.to_string());
+    let before = file.bytes;
     let mut doc = Document::from_bytes(&before).map_err(|e| format!("{path}: {e}"))?;
     let changes = f(&mut doc).map_err(|e| format!("{path}: {e}"))?;
     let after = doc.render();
     Ok(FileEdit {
         path: path.into(),
+        target,
+        links,
         server,
         before,
         after,
