@@ -6,7 +6,7 @@ use duo::{Client, Config};
 use serde_json::json;
 
 use crate::cli::{StatusArgs, exit};
-use crate::commands::setup::plan::PLUGIN_PATH;
+use crate::setup::plan::PLUGIN_PATH;
 use crate::system::detect::read_doc;
 use crate::system::host::Host;
 use crate::system::receipt::{MANIFEST_PATH, Manifest};
@@ -29,25 +29,8 @@ struct Status {
     notes: Vec<String>,
 }
 
-/// Groups that several daemons run as: any of them may read a file of that group.
-const SHARED_GROUPS: &[&str] = &["nogroup", "nobody", "nfsnobody"];
-
-/// duo.toml is `root:<the server's group>` 0640 (OpenVPN re-opens the plugin after SIGHUP as
-/// that group). When the group is one other daemons share, say so and how to give OpenVPN a
-/// group of its own. `server_config` is the system path of the config with the `group` line.
-pub fn shared_group_note(group: &str, server_config: &str) -> Option<String> {
-    SHARED_GROUPS.contains(&group).then(|| {
-        format!(
-            "{group} is a group other daemons share, and each of them can read {CONFIG_PATH} \
-             (root:{group} 0640, the Duo secret key): give OpenVPN a group of its own: \
-             `groupadd --system openvpn`, `group openvpn` in {server_config}, \
-             `chgrp openvpn {CONFIG_PATH}`, then restart OpenVPN"
-        )
-    })
-}
-
-pub fn run(args: StatusArgs) -> u8 {
-    let mut host = Host::new(&args.root);
+pub fn run(args: StatusArgs, process: &crate::system::process::Process) -> u8 {
+    let mut host = Host::new(&args.root, process);
     let mut s = Status::default();
     let manifest = Manifest::load(&host).unwrap_or_else(|e| {
         s.problems.push(e);
@@ -79,9 +62,14 @@ pub fn run(args: StatusArgs) -> u8 {
         }
     }
     let plugin = host.path(PLUGIN_PATH);
+    let installed = host
+        .root
+        .tree()
+        .entry(&crate::system::files::SysPath::normalize(PLUGIN_PATH))
+        .is_ok_and(|e| e.is_some_and(|e| e.kind == crate::system::tree::Kind::File));
     if !community {
         // Access Server only: no plugin and no duo.toml on this system.
-    } else if plugin.is_file() {
+    } else if installed {
         s.plugin = Some(plugin.display().to_string());
     } else {
         s.problems
@@ -124,7 +112,10 @@ pub fn run(args: StatusArgs) -> u8 {
                 e.path, wanted_argv[0], wanted_argv[1]
             ));
         }
-        if let Some(note) = doc.group().and_then(|g| shared_group_note(g, &e.path)) {
+        if let Some(note) = doc
+            .group()
+            .and_then(|g| crate::setup::plan::shared_group_note(g, &e.path))
+        {
             s.notes.push(note);
         }
         s.servers.push((e.path.clone(), ok, unit));

@@ -1,6 +1,6 @@
 //! `duo-openvpn test USER`: a live Duo login with the outcome, for administrators.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -8,10 +8,11 @@ use duo::login::{self, Allowed, Denied, Outcome};
 use duo::{Client, Config, Error, Factor, LoginRequest, PreauthResponse, Progress};
 
 use crate::cli::{TestArgs, exit};
+use crate::system::process::Process;
 use crate::system::root::{CONFIG_PATH, Root};
 use crate::ui::spinner::Spinner;
 
-pub fn run(args: TestArgs) -> u8 {
+pub fn run(args: TestArgs, process: &Process) -> u8 {
     let path = args
         .config
         .clone()
@@ -23,7 +24,7 @@ pub fn run(args: TestArgs) -> u8 {
             return exit::USAGE;
         }
     };
-    let factor = match factor(&args.factor) {
+    let factor = match factor(&args.factor, process) {
         Ok(f) => f,
         Err(m) => {
             eprintln!("error: {m}");
@@ -40,13 +41,14 @@ pub fn run(args: TestArgs) -> u8 {
             return exit::UNAVAILABLE;
         }
     };
-    runtime.block_on(live_test(config, path, args, factor))
+    let tty = process.stderr_terminal;
+    runtime.block_on(live_test(config, path, args, factor, tty))
 }
 
 /// `--factor`: a passcode must not travel in argv, where every local user can read it.
-fn factor(arg: &str) -> Result<Factor, String> {
+fn factor(arg: &str, process: &Process) -> Result<Factor, String> {
     if arg.eq_ignore_ascii_case("passcode") {
-        return read_passcode().map(Factor::Passcode);
+        return read_passcode(process).map(Factor::Passcode);
     }
     match Factor::parse(arg) {
         Factor::Passcode(_) => Err(format!(
@@ -59,12 +61,11 @@ fn factor(arg: &str) -> Result<Factor, String> {
     }
 }
 
-fn read_passcode() -> Result<String, String> {
-    if let Ok(p) = std::env::var("DUO_PASSCODE") {
+fn read_passcode(process: &Process) -> Result<String, String> {
+    if let Some(p) = process.var("DUO_PASSCODE") {
         return Ok(p.trim().to_string());
     }
-    let stdin = std::io::stdin();
-    if !stdin.is_terminal() {
+    if !process.stdin_terminal {
         return Err(
             "--factor passcode needs a terminal to type the passcode, or DUO_PASSCODE set".into(),
         );
@@ -82,7 +83,7 @@ fn read_passcode() -> Result<String, String> {
     }
 }
 
-async fn live_test(config: Config, path: PathBuf, args: TestArgs, factor: Factor) -> u8 {
+async fn live_test(config: Config, path: PathBuf, args: TestArgs, factor: Factor, tty: bool) -> u8 {
     let client = match Client::new(&config.duo) {
         Ok(c) => c,
         Err(e) => {
@@ -96,10 +97,13 @@ async fn live_test(config: Config, path: PathBuf, args: TestArgs, factor: Factor
         ipaddr: args.ipaddr.map(|ip| ip.to_string()),
     };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut spinner = Spinner::new(format!(
-        "Asking Duo ({}) about {}",
-        config.duo.host, request.username
-    ));
+    let mut spinner = Spinner::new(
+        format!(
+            "Asking Duo ({}) about {}",
+            config.duo.host, request.username
+        ),
+        tty,
+    );
     let deadline = config.duo.timeout;
     let mut on_progress = move |p| {
         let _ = tx.send(p);
@@ -235,9 +239,17 @@ mod tests {
 
     #[test]
     fn passcodes_are_refused_in_argv_without_echoing_them() {
-        let e = factor("123456").unwrap_err();
+        let p = Process::new(["duo-openvpn"], [("DUO_PASSCODE", " 654321\n")]);
+        let e = factor("123456", &p).unwrap_err();
         assert!(!e.contains("123456"), "{e}");
-        assert_eq!(factor("push2").unwrap(), Factor::Push(Some(2)));
-        assert_eq!(factor("auto").unwrap(), Factor::Auto);
+        assert_eq!(factor("push2", &p).unwrap(), Factor::Push(Some(2)));
+        assert_eq!(factor("auto", &p).unwrap(), Factor::Auto);
+        // The passcode comes from the injected environment, never from argv.
+        assert_eq!(
+            factor("passcode", &p).unwrap(),
+            Factor::Passcode("654321".into())
+        );
+        let none = Process::new(["duo-openvpn"], std::iter::empty::<(&str, &str)>());
+        assert!(factor("passcode", &none).unwrap_err().contains("needs a terminal"));
     }
 }

@@ -153,7 +153,7 @@ pub fn from_flags(
         invalid.push(format!("--proxy: {m}"));
     }
     if let Some(ca) = &args.ca_file
-        && !ca.is_file()
+        && !crate::system::files::is_input_file(ca)
     {
         invalid.push(format!("--ca-file {}: no such file", ca.display()));
     }
@@ -181,8 +181,8 @@ pub fn from_flags(
             }
         }
     }
-    let plugin_so = match find_plugin_so(args.plugin_so.clone()) {
-        Some(p) if p.is_file() => PluginSource::File(p),
+    let plugin_so = match find_plugin_so(args.plugin_so.clone(), &host.process) {
+        Some(p) if crate::system::files::is_input_file(&p) => PluginSource::File(p),
         Some(p) => {
             invalid.push(format!("--plugin-so {}: no such file", p.display()));
             PluginSource::Placeholder

@@ -1,27 +1,30 @@
 //! `setup --demo`: a sandbox root in a temp dir (kept), a sample server config and client
 //! profiles, stand-ins for `systemctl`/`openvpn`/`journalctl`, and the Duo stand-in in-process.
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
 use duo_mock::{MockConfig, MockDuo};
 
 use crate::cli::exit;
+use crate::system::files;
 use crate::system::host::Host;
+use crate::system::process::Process;
+use crate::system::receipt::manifest_path;
 
-const SERVER_CONF: &str = include_str!("../../../assets/demo/server.conf");
-const ALICE: &str = include_str!("../../../assets/demo/alice.ovpn");
-const BOB: &str = include_str!("../../../assets/demo/bob.ovpn");
-const LAPTOP: &str = include_str!("../../../assets/demo/laptop.conf");
-const SYSTEMCTL: &str = include_str!("../../../assets/demo/bin/systemctl");
-const OPENVPN: &str = include_str!("../../../assets/demo/bin/openvpn");
-const JOURNALCTL: &str = include_str!("../../../assets/demo/bin/journalctl");
+const SERVER_CONF: &str = include_str!("../../assets/demo/server.conf");
+const ALICE: &str = include_str!("../../assets/demo/alice.ovpn");
+const BOB: &str = include_str!("../../assets/demo/bob.ovpn");
+const LAPTOP: &str = include_str!("../../assets/demo/laptop.conf");
+const SYSTEMCTL: &str = include_str!("../../assets/demo/bin/systemctl");
+const OPENVPN: &str = include_str!("../../assets/demo/bin/openvpn");
+const JOURNALCTL: &str = include_str!("../../assets/demo/bin/journalctl");
 
 /// The user the demo's test push goes to (approves).
 pub const DEMO_USER: &str = duo_mock::users::APPROVES;
 
 pub struct Demo {
     pub dir: PathBuf,
+    process: Process,
     pub mock: MockDuo,
     pub skey_file: PathBuf,
     pub ca_file: PathBuf,
@@ -30,42 +33,39 @@ pub struct Demo {
 
 impl Demo {
     /// Create the sandbox (kept after the run) and start the stand-in.
-    pub fn start() -> Result<Demo, String> {
-        let dir = tempfile::Builder::new()
-            .prefix("duo-openvpn-demo-")
-            .tempdir()
-            .map_err(|e| format!("cannot create the sandbox: {e}"))?
-            .keep();
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))
-            .map_err(|e| e.to_string())?;
-        let host = Host::new(&dir);
-        let write = |sys: &str, text: &str, mode: u32| -> Result<(), String> {
-            let p = host.path(sys);
-            std::fs::create_dir_all(p.parent().expect("absolute"))
-                .map_err(|e| format!("{}: {e}", p.display()))?;
-            std::fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))?;
-            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode))
-                .map_err(|e| e.to_string())
-        };
-        write("/etc/openvpn/server/server.conf", SERVER_CONF, 0o644)?;
-        write("/home/alice/alice.ovpn", ALICE, 0o600)?;
-        write("/root/bob.ovpn", BOB, 0o600)?;
-        write("/etc/openvpn/client/laptop.conf", LAPTOP, 0o640)?;
-        write("/.demo/bin/systemctl", SYSTEMCTL, 0o755)?;
-        write("/.demo/bin/openvpn", OPENVPN, 0o755)?;
-        write("/.demo/bin/journalctl", JOURNALCTL, 0o755)?;
+    pub fn start(process: &Process) -> Result<Demo, String> {
+        let dir = files::new_sandbox("duo-openvpn-demo-")
+            .map_err(|e| format!("cannot create the sandbox: {e:#}"))?;
+        let host = Host::new(&dir, process);
+        let tree = host.root.tree();
+        files::populate(
+            &tree,
+            &[
+                (
+                    "/etc/openvpn/server/server.conf",
+                    SERVER_CONF.as_bytes(),
+                    0o644,
+                ),
+                ("/home/alice/alice.ovpn", ALICE.as_bytes(), 0o600),
+                ("/root/bob.ovpn", BOB.as_bytes(), 0o600),
+                ("/etc/openvpn/client/laptop.conf", LAPTOP.as_bytes(), 0o640),
+                ("/.demo/bin/systemctl", SYSTEMCTL.as_bytes(), 0o755),
+                ("/.demo/bin/openvpn", OPENVPN.as_bytes(), 0o755),
+                ("/.demo/bin/journalctl", JOURNALCTL.as_bytes(), 0o755),
+                // The stand-in's fixed test key, in a file like a real secret would be.
+                ("/.demo/skey", duo_mock::MOCK_SKEY.as_bytes(), 0o600),
+            ],
+        )
+        .map_err(|e| format!("{e:#}"))?;
         let mock = MockDuo::start(MockConfig::default())
             .map_err(|e| format!("cannot start the Duo stand-in: {e:#}"))?;
         let ca_file = host.path("/.demo/duo-stand-in-ca.pem");
         mock.write_ca(&ca_file)
             .map_err(|e| format!("{}: {e}", ca_file.display()))?;
-        // The stand-in's fixed test key, in a file like a real secret would be.
         let skey_file = host.path("/.demo/skey");
-        std::fs::write(&skey_file, duo_mock::MOCK_SKEY).map_err(|e| e.to_string())?;
-        std::fs::set_permissions(&skey_file, std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| e.to_string())?;
         Ok(Demo {
             bin: host.path("/.demo/bin"),
+            process: process.clone(),
             dir,
             mock,
             skey_file,
@@ -74,7 +74,7 @@ impl Demo {
     }
 
     pub fn host(&self) -> Host {
-        Host::new(&self.dir).with_path_first(&self.bin)
+        Host::new(&self.dir, &self.process).with_path_first(&self.bin)
     }
 
     /// Where setup reaches the stand-in: its IP address, not `localhost`, because a minimal
@@ -101,7 +101,12 @@ impl Demo {
                 exit::DENIED => "the test push was denied",
                 _ => "an error",
             };
-            let edited = self.dir.join("var/lib/duo-openvpn/manifest.json").exists();
+            let edited = self
+                .host()
+                .root
+                .tree()
+                .entry(&manifest_path())
+                .is_ok_and(|e| e.is_some());
             let next = if edited {
                 format!(
                     "Some edits were made before it stopped:\n  \

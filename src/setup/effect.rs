@@ -8,6 +8,7 @@ use duo::login::{self, Allowed, Outcome};
 use duo::{Client, Config, DuoSettings, Factor, LoginRequest, Progress};
 
 use super::plan::{FileEdit, Install, Plan};
+use crate::cli::exit;
 use crate::system::detect::SACLI;
 use crate::system::files::{self, SysPath};
 use crate::system::host::Host;
@@ -99,6 +100,22 @@ pub enum Report {
     RolledBack(Vec<String>),
     /// An effect failed; nothing after it should run.
     Failed(String),
+}
+
+impl Report {
+    /// The exit code once this report is in, given the code so far: the one place a report
+    /// becomes an exit code, for `--yes` and the wizard alike.
+    pub fn exit_code(&self, so_far: u8) -> u8 {
+        match self {
+            Report::CheckFailed {
+                unreachable: true, ..
+            } => exit::UNAVAILABLE,
+            Report::CheckFailed { .. } | Report::Failed(_) => exit::USAGE,
+            Report::RestartFailed { .. } => exit::UNAVAILABLE,
+            Report::PushDone { allowed: false, .. } => exit::DENIED,
+            _ => so_far,
+        }
+    }
 }
 
 pub fn effects(plan: &Plan) -> Vec<Effect> {
@@ -206,7 +223,7 @@ impl Runner {
             }
             Effect::Rollback => match self
                 .manifest()
-                .and_then(|_| crate::commands::uninstall::undo_locked(&self.host, false))
+                .and_then(|_| super::undo::undo_locked(&self.host, false))
             {
                 Ok(lines) => {
                     report(Report::RolledBack(lines));

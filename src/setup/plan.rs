@@ -8,8 +8,9 @@ use duo::{Config, DuoSettings, Failmode, UsernameFrom};
 use ovpn_config::{Change, Document, EditError, IdentityHint, PluginLineStyle, ServerSetup};
 
 use crate::system::detect::{Detection, ServerConfig, read_doc};
-use crate::system::files::SysPath;
+use crate::system::files::{self, SysPath};
 use crate::system::host::Host;
+use crate::system::process::Process;
 use crate::system::root::CONFIG_PATH;
 
 /// Where the plugin is installed on the managed system.
@@ -311,13 +312,29 @@ pub fn server_warnings(server: &ServerConfig) -> Vec<String> {
     w
 }
 
+/// Groups that several daemons run as: any of them may read a file of that group.
+const SHARED_GROUPS: &[&str] = &["nogroup", "nobody", "nfsnobody"];
+
+/// duo.toml is `root:<the server's group>` 0640 (OpenVPN re-opens the plugin after SIGHUP as
+/// that group). When the group is one other daemons share, say so and how to give OpenVPN a
+/// group of its own. `server_config` is the system path of the config with the `group` line.
+pub fn shared_group_note(group: &str, server_config: &str) -> Option<String> {
+    SHARED_GROUPS.contains(&group).then(|| {
+        format!(
+            "{group} is a group other daemons share, and each of them can read {CONFIG_PATH} \
+             (root:{group} 0640, the Duo secret key): give OpenVPN a group of its own: \
+             `groupadd --system openvpn`, `group openvpn` in {server_config}, \
+             `chgrp openvpn {CONFIG_PATH}`, then restart OpenVPN"
+        )
+    })
+}
+
 /// The plugin `.so` to install: `--plugin-so`/`DUO_OPENVPN_PLUGIN_SO`, else next to this binary.
-pub fn find_plugin_so(given: Option<PathBuf>) -> Option<PathBuf> {
-    if let Some(p) = given.or_else(|| std::env::var_os("DUO_OPENVPN_PLUGIN_SO").map(PathBuf::from))
-    {
+pub fn find_plugin_so(given: Option<PathBuf>, process: &Process) -> Option<PathBuf> {
+    if let Some(p) = given.or_else(|| process.var_os("DUO_OPENVPN_PLUGIN_SO").map(PathBuf::from)) {
         return Some(p);
     }
-    let exe = std::env::current_exe().ok()?;
+    let exe = process.current_exe.as_ref()?;
     let dir = exe.parent()?;
     [
         dir.join("libduo_openvpn_plugin.so"),
@@ -326,7 +343,7 @@ pub fn find_plugin_so(given: Option<PathBuf>) -> Option<PathBuf> {
         PathBuf::from(PLUGIN_PATH),
     ]
     .into_iter()
-    .find(|p| p.is_file())
+    .find(|p| files::is_input_file(p))
 }
 
 pub const PLACEHOLDER_SO: &[u8] = b"# placeholder: the plugin library was not built.\n\
@@ -388,10 +405,10 @@ pub fn build(
     // Files installed.
     let mut installs = Vec::new();
     let plugin_in_place = matches!(&answers.plugin_so,
-        PluginSource::File(p) if same_file(p, &host.path(PLUGIN_PATH)));
+        PluginSource::File(p) if files::same_file(p, &host.path(PLUGIN_PATH)));
     let plugin = match &answers.plugin_so {
-        PluginSource::File(p) => std::fs::read(p)
-            .map_err(|e| format!("{}: cannot read the plugin library: {e}", p.display()))?,
+        PluginSource::File(p) => files::read_input(p, crate::system::tree::MAX_INSTALLED_BYTES)
+            .map_err(|e| format!("{e:#} (the plugin library)"))?,
         PluginSource::Placeholder => {
             warnings.push(format!(
                 "the plugin library was not built: a placeholder is installed at {PLUGIN_PATH} (build it with `cargo build --release -p duo-openvpn-plugin`)"
@@ -530,14 +547,6 @@ fn read_managed(host: &Host, path: &str) -> Result<Option<Vec<u8>>, String> {
         )
         .map(|o| o.map(|(b, _)| b))
         .map_err(|e| format!("{e:#}"))
-}
-
-fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    match (std::fs::metadata(a), std::fs::metadata(b)) {
-        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
-        _ => false,
-    }
 }
 
 fn edit(

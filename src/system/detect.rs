@@ -379,7 +379,7 @@ mod sandbox_tests {
             "#!/bin/sh\n",
             0o755,
         );
-        let host = Host::new(r).with_path_first(bin.path());
+        let host = Host::new(r, &crate::system::process::Process::os()).with_path_first(bin.path());
         let d = detect(&host, &["/srv/extra".into()]);
         assert_eq!(d.openvpn.as_ref().map(|o| o.version()), Some("2.4".into()));
         assert_eq!(d.access_server.as_deref(), Some(SACLI));

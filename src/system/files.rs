@@ -8,7 +8,7 @@
 use std::ffi::OsStr;
 use std::path::{Component, PathBuf};
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use ovpn_config::Document;
 
 pub use super::tree::{Meta, SysPath, Tree};
@@ -230,6 +230,77 @@ pub fn gid_of(group: &str) -> Option<u32> {
 #[cfg(test)]
 pub fn host_path(root: &std::path::Path, path: &std::path::Path) -> PathBuf {
     root.join(path.strip_prefix("/").unwrap_or(path))
+}
+
+/// A new folder for a sandbox root (kept after the run), 0755 so OpenVPN's unprivileged user
+/// can reach what is inside.
+pub fn new_sandbox(prefix: &str) -> Result<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::Builder::new().prefix(prefix).tempdir()?.keep();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))?;
+    Ok(dir)
+}
+
+/// Writes `files` (system path, bytes, mode) under `tree`, creating folders 0755, owned by
+/// this process: the demo's sample system.
+pub fn populate(tree: &Tree, files: &[(&str, &[u8], u32)]) -> Result<()> {
+    let (uid, gid) = me();
+    for (path, bytes, mode) in files {
+        let path = SysPath::normalize(path);
+        let dir = tree.create_dirs(&path.parent().expect("a file path"), 0o755, &mut |_| Ok(()))?;
+        dir.write_atomic(
+            file_name(&path),
+            bytes,
+            Meta {
+                mode: *mode,
+                uid,
+                gid,
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// An input given to the tool (the plugin library to install, a CA file): read where it is
+/// given, a regular file, refused over `limit` bytes before it is read.
+pub fn read_input(path: &std::path::Path, limit: u64) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let f =
+        std::fs::File::open(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let m = f
+        .metadata()
+        .with_context(|| format!("{}: cannot read", path.display()))?;
+    if !m.is_file() {
+        bail!("{}: is not a regular file", path.display());
+    }
+    if m.len() > limit {
+        bail!(
+            "{}: {} bytes, larger than the {} MiB this tool reads",
+            path.display(),
+            m.len(),
+            limit / (1024 * 1024)
+        );
+    }
+    let mut out = Vec::new();
+    f.take(limit + 1)
+        .read_to_end(&mut out)
+        .with_context(|| format!("{}: cannot read", path.display()))?;
+    Ok(out)
+}
+
+/// Is there a regular file at `path` (an input, read where it is given)?
+pub fn is_input_file(path: &std::path::Path) -> bool {
+    path.is_file()
+}
+
+/// Do two input paths name the same file (through symlinks)? The packaged plugin is both what
+/// setup would install and where, with `--root /`.
+pub fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
 }
 
 #[cfg(test)]

@@ -6,11 +6,14 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use super::process::Process;
 use super::root::Root;
 
 #[derive(Debug, Clone)]
 pub struct Host {
     pub root: Root,
+    /// The environment this run was given (variables, terminals, its own path).
+    pub process: Process,
     /// PATH for external programs.
     pub path_env: OsString,
     /// A directory put first on PATH (the demo's stand-ins), recorded for uninstall.
@@ -27,11 +30,14 @@ pub struct Ran {
 }
 
 impl Host {
-    pub fn new(root: impl Into<PathBuf>) -> Host {
+    pub fn new(root: impl Into<PathBuf>, process: &Process) -> Host {
         Host {
             root: Root::new(root),
-            path_env: std::env::var_os("PATH")
+            path_env: process
+                .var_os("PATH")
+                .map(OsString::from)
                 .unwrap_or_else(|| "/usr/sbin:/usr/bin:/sbin:/bin".into()),
+            process: process.clone(),
             bin_dir: None,
         }
     }

@@ -1,4 +1,5 @@
-//! The only code that touches the host: files, systemctl, sacli, `openvpn --version`.
+//! The only code that touches the host: files, the process environment, systemctl, sacli,
+//! `openvpn --version`.
 //! Every path goes through a root prefix so the whole tool can run inside a sandbox.
 pub mod detect;
 pub mod fault;
@@ -7,6 +8,7 @@ pub mod host;
 pub mod install;
 pub mod lock;
 pub mod manifest;
+pub mod process;
 pub mod receipt;
 pub mod root;
 pub mod service;

@@ -1,7 +1,7 @@
 //! A one-line progress indicator on stderr: animated on a terminal, plain lines otherwise
 //! (logs and CI get each new message once, not a stream of redraws).
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 const FRAMES: [&str; 4] = ["-", "\\", "|", "/"];
@@ -15,12 +15,13 @@ pub struct Spinner {
 }
 
 impl Spinner {
-    pub fn new(message: impl Into<String>) -> Spinner {
+    /// `tty`: stderr is a terminal (from the injected process environment).
+    pub fn new(message: impl Into<String>, tty: bool) -> Spinner {
         let mut s = Spinner {
             started: Instant::now(),
             message: String::new(),
             frame: 0,
-            tty: std::io::stderr().is_terminal(),
+            tty,
             drawn: false,
         };
         s.set(message);

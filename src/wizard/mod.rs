@@ -17,10 +17,10 @@ use ratatui::Terminal;
 use ratatui::backend::Backend;
 
 use crate::cli::{FailmodeArg, SetupArgs, UsernameFromArg, exit};
-use crate::commands::setup::answers::read_skey;
-use crate::commands::setup::demo::Demo;
-use crate::commands::setup::effect::{Effect, Runner};
-use crate::commands::setup::plan::{self, PluginSource, find_plugin_so};
+use crate::setup::answers::read_skey;
+use crate::setup::demo::Demo;
+use crate::setup::effect::{Effect, Runner};
+use crate::setup::plan::{self, PluginSource, find_plugin_so};
 use crate::system::detect::{self, Detection};
 use crate::system::host::Host;
 use crate::system::install;
@@ -45,7 +45,7 @@ pub fn initial_model(
             .servers
             .push(detect::server_config_of(host, p, &doc));
     }
-    let plugin_so = match find_plugin_so(args.plugin_so.clone()) {
+    let plugin_so = match find_plugin_so(args.plugin_so.clone(), &host.process) {
         Some(p) => PluginSource::File(p),
         None if demo => PluginSource::Placeholder,
         None => PluginSource::File(PathBuf::from(
@@ -201,7 +201,7 @@ pub fn run(
     demo: Option<&Demo>,
 ) -> u8 {
     let mut m = initial_model(args, &host, detection, skey_env, demo.is_some());
-    let theme = Theme::from_env();
+    let theme = Theme::from_process(&host.process);
     let (tx, rx) = mpsc::channel::<Event>();
     let effects = match spawn_worker(host.clone(), tx.clone()) {
         Ok(t) => t,
@@ -267,7 +267,7 @@ pub fn run(
         }
         println!(
             "The manifest for uninstall is {}.",
-            crate::commands::setup::effect::manifest_display(&host)
+            crate::setup::effect::manifest_display(&host)
         );
     } else if m.step < Step::Apply {
         println!("Nothing was changed.");

@@ -2,7 +2,7 @@
 
 use duo::{Failmode, UsernameFrom};
 
-use crate::commands::setup::plan::{Plan, PluginSource};
+use crate::setup::plan::{Plan, PluginSource};
 use crate::system::detect::Detection;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -184,7 +184,7 @@ impl Model {
         let identity = detection
             .servers
             .first()
-            .map(crate::commands::setup::plan::identity_default);
+            .map(crate::setup::plan::identity_default);
         Model {
             step: Step::Detect,
             root_label,

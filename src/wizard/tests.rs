@@ -17,7 +17,7 @@ use super::theme::Theme;
 use super::update::{Cmd, Event, key, update};
 use super::{Executor, initial_model, view};
 use crate::cli::{Cli, Command};
-use crate::commands::setup::effect::{Report, Runner};
+use crate::setup::effect::{Report, Runner};
 use crate::system::detect;
 use crate::system::host::Host;
 
@@ -74,7 +74,8 @@ impl Harness {
         let mock = MockDuo::start(MockConfig::default()).unwrap();
         mock.set_push_delay(std::time::Duration::from_millis(300));
         mock.write_ca(&ca).unwrap();
-        let host = Host::new(root).with_path_first(bin.path());
+        let host =
+            Host::new(root, &crate::system::process::Process::os()).with_path_first(bin.path());
         let cli = Cli::try_parse_from([
             "duo-openvpn",
             "setup",

@@ -10,9 +10,9 @@ pub struct Theme {
 }
 
 impl Theme {
-    pub fn from_env() -> Theme {
+    pub fn from_process(p: &crate::system::process::Process) -> Theme {
         Theme {
-            no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+            no_color: p.flag("NO_COLOR"),
         }
     }
 

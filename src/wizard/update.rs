@@ -7,8 +7,8 @@ use duo::{DuoSettings, Failmode, UsernameFrom};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::model::*;
-use crate::commands::setup::effect::{Effect, Report, effects};
-use crate::commands::setup::plan::{Answers, Plan};
+use crate::setup::effect::{Effect, Report, effects};
+use crate::setup::plan::{Answers, Plan};
 
 #[derive(Debug)]
 pub enum Event {
@@ -478,6 +478,8 @@ fn start_restart(m: &mut Model) -> Vec<Cmd> {
 }
 
 fn on_report(m: &mut Model, r: Report) -> Vec<Cmd> {
+    // Refused credentials are not an exit code here: the wizard asks again.
+    let code = r.exit_code(m.exit_code);
     match r {
         Report::Checked { skew } => {
             m.checked = true;
@@ -517,12 +519,12 @@ fn on_report(m: &mut Model, r: Report) -> Vec<Cmd> {
                 }
             }
             m.notice = Some(Notice::Error(e));
-            m.exit_code = crate::cli::exit::USAGE;
+            m.exit_code = code;
         }
         Report::Restarted { state, .. } => m.restart_state = RestartState::Ok(state),
         Report::RestartFailed { message, log, .. } => {
             m.restart_state = RestartState::Failed { message, log };
-            m.exit_code = crate::cli::exit::UNAVAILABLE;
+            m.exit_code = code;
         }
         Report::RolledBack(lines) => {
             m.restart_state = RestartState::RolledBack(lines);
@@ -533,11 +535,7 @@ fn on_report(m: &mut Model, r: Report) -> Vec<Cmd> {
             summary,
             secs,
         } => {
-            m.exit_code = if allowed {
-                m.exit_code
-            } else {
-                crate::cli::exit::DENIED
-            };
+            m.exit_code = code;
             m.push = PushState::Finished {
                 allowed,
                 summary,

@@ -377,7 +377,7 @@ fn options(m: &Model, t: &Theme, f: &mut Frame, area: Rect) {
         Line::raw(""),
     ];
     if let Some(s) = m.server() {
-        let (_, why) = crate::commands::setup::plan::identity_default(s);
+        let (_, why) = crate::setup::plan::identity_default(s);
         lines.push(Line::styled(format!("From {}:", s.path), t.dim()));
         lines.push(Line::raw(why.unwrap_or_else(|| {
             "certificates identify people: the common name is the Duo user".into()
@@ -473,7 +473,11 @@ fn clients(m: &Model, t: &Theme, f: &mut Frame, area: Rect) {
                 if m.client_selected[i] { "x" } else { " " },
                 c.path,
                 if c.ready { " (ready)" } else { "" },
-                if c.foreign.is_some() { " (another user's folder)" } else { "" }
+                if c.foreign.is_some() {
+                    " (another user's folder)"
+                } else {
+                    ""
+                }
             );
             if i == m.client_cursor {
                 Line::styled(text, t.selected())
@@ -546,7 +550,7 @@ fn review(m: &Model, t: &Theme, f: &mut Frame, area: Rect) {
         ));
         if i.dest == crate::system::root::CONFIG_PATH
             && let (Some(g), Some(s)) = (&i.group, m.server())
-            && let Some(note) = crate::commands::status::shared_group_note(g, &s.path)
+            && let Some(note) = crate::setup::plan::shared_group_note(g, &s.path)
         {
             lines.push(Line::styled(format!("    ! {note}"), t.warn()));
         }

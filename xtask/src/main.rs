@@ -5,7 +5,7 @@
 //! cargo run -p xtask -- completions OUT   # duo-openvpn.bash, _duo-openvpn (zsh), duo-openvpn.fish
 //! ```
 //!
-//! Both come from the clap definitions in `src/cli.rs`, compiled here as they are in the binary,
+//! Both come from the clap definitions in `src/cli.rs`, through the library the binary is built on,
 //! so a flag cannot be added, renamed or removed without the pages and completions following.
 //! The few hand-written parts (examples, files, environment) are checked against the flags and
 //! the source by the tests below.
@@ -17,9 +17,7 @@ use clap::CommandFactory;
 use clap_complete::Shell;
 use roff::{Roff, bold, italic, roman};
 
-#[allow(dead_code)]
-#[path = "../../src/cli.rs"]
-mod cli;
+use duo_openvpn::cli;
 
 /// The binary's name, as installed.
 const BIN: &str = "duo-openvpn";
@@ -475,8 +473,8 @@ mod tests {
     #[test]
     fn files_and_variables_on_the_page_are_the_ones_the_tool_uses() {
         let src = [
-            include_str!("../../src/commands/setup/plan.rs"),
-            include_str!("../../src/commands/setup/answers.rs"),
+            include_str!("../../src/setup/plan.rs"),
+            include_str!("../../src/setup/answers.rs"),
             include_str!("../../src/commands/setup/mod.rs"),
             include_str!("../../src/commands/test.rs"),
             include_str!("../../src/system/root.rs"),

@@ -4,9 +4,9 @@
 use duo::config::{check_host, check_ikey, check_proxy};
 use duo::{DuoSettings, Failmode};
 
-use super::answers::read_skey;
-use super::effect::{AccessServerScript, Effect};
 use crate::cli::{FailmodeArg, SetupArgs, exit};
+use crate::setup::answers::read_skey;
+use crate::setup::effect::{AccessServerScript, Effect};
 use crate::system::host::Host;
 
 pub fn run(args: &SetupArgs, host: &Host, skey_env: Option<String>, terminal: bool) -> u8 {

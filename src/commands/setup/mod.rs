@@ -1,25 +1,23 @@
 //! `duo-openvpn setup`: the wizard on a terminal, or the same plan from flags with `--yes`.
 
 pub mod access;
-pub mod answers;
-pub mod demo;
-pub mod effect;
-pub mod plan;
 
-use std::io::IsTerminal;
 use std::time::Instant;
 
 use crate::cli::{SetupArgs, Target, exit};
+use crate::setup::answers::{self, AnswerError};
+use crate::setup::demo;
+use crate::setup::effect::{self, Effect, Report, Runner};
+use crate::setup::plan;
 use crate::system::detect::{self, Detection};
 use crate::system::host::Host;
 use crate::system::install;
-use answers::AnswerError;
-use effect::{Effect, Report, Runner};
+use crate::system::process::Process;
 
-pub fn run(mut args: SetupArgs) -> u8 {
+pub fn run(mut args: SetupArgs, process: &Process) -> u8 {
     let started = Instant::now();
     let demo = if args.demo {
-        match demo::Demo::start() {
+        match demo::Demo::start(process) {
             Ok(d) => Some(d),
             Err(e) => {
                 eprintln!("error: {e}");
@@ -35,7 +33,7 @@ pub fn run(mut args: SetupArgs) -> u8 {
     let norm = |p: &String| crate::system::files::SysPath::normalize(p).to_string();
     args.server_config = args.server_config.as_ref().map(norm);
     args.client_configs = args.client_configs.iter().map(norm).collect();
-    let mut skey_env = std::env::var("DUO_SKEY").ok();
+    let mut skey_env = process.var("DUO_SKEY");
     let host = match &demo {
         Some(d) => {
             args.root = d.dir.clone();
@@ -59,9 +57,9 @@ pub fn run(mut args: SetupArgs) -> u8 {
             );
             d.host()
         }
-        None => Host::new(&args.root),
+        None => Host::new(&args.root, process),
     };
-    let terminal = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    let terminal = process.interactive();
     let interactive = terminal && !args.yes && !args.dry_run;
     let detection = detect::detect(&host, &args.client_configs);
 
@@ -214,10 +212,10 @@ pub(crate) fn apply(host: &Host, settings: &duo::DuoSettings, effects: Vec<Effec
         }
     };
     let mut code = exit::OK;
-    let mut spinner = crate::ui::spinner::Spinner::new(format!(
-        "Checking the credentials with Duo ({})",
-        settings.host
-    ));
+    let mut spinner = crate::ui::spinner::Spinner::new(
+        format!("Checking the credentials with Duo ({})", settings.host),
+        host.process.stderr_terminal,
+    );
     let ok = runner.run(&Effect::DuoCheck(settings.clone()), &mut |r| {
         spinner.clear();
         code = print_report(&r, code);
@@ -248,8 +246,13 @@ pub(crate) fn apply(host: &Host, settings: &duo::DuoSettings, effects: Vec<Effec
     code
 }
 
-/// Print one report line; returns the exit code so far.
+/// Print one report line; returns the exit code so far (see `Report::exit_code`).
 pub(crate) fn print_report(r: &Report, code: u8) -> u8 {
+    print_lines(r);
+    r.exit_code(code)
+}
+
+fn print_lines(r: &Report) {
     match r {
         Report::Checked { skew } => {
             println!("Duo accepted the integration key and secret key.");
@@ -258,13 +261,8 @@ pub(crate) fn print_report(r: &Report, code: u8) -> u8 {
                     "warning: this machine's clock is {s:+} s off Duo's; Duo refuses requests dated more than a few minutes off: fix the time (NTP)."
                 );
             }
-            code
         }
-        Report::CheckFailed {
-            message,
-            unreachable,
-            skew,
-        } => {
+        Report::CheckFailed { message, skew, .. } => {
             eprintln!("error: {message}");
             if let Some(s) = skew.filter(|s| s.abs() > 60) {
                 eprintln!(
@@ -272,19 +270,12 @@ pub(crate) fn print_report(r: &Report, code: u8) -> u8 {
                 );
             }
             eprintln!("Nothing was changed.");
-            if *unreachable {
-                exit::UNAVAILABLE
-            } else {
-                exit::USAGE
-            }
         }
         Report::Wrote { path, changed } => {
             println!("{} {path}", if *changed { "wrote" } else { "unchanged" });
-            code
         }
         Report::Restarted { unit, state } => {
             println!("restarted {unit}: {state}");
-            code
         }
         Report::RestartFailed { unit, message, log } => {
             eprintln!("error: restarting {unit} failed: {message}");
@@ -292,11 +283,9 @@ pub(crate) fn print_report(r: &Report, code: u8) -> u8 {
                 eprintln!("  | {l}");
             }
             eprintln!("  `duo-openvpn uninstall --yes` rolls everything back.");
-            exit::UNAVAILABLE
         }
         Report::Push(s) => {
             println!("test push: {s}");
-            code
         }
         Report::PushDone {
             allowed,
@@ -305,22 +294,18 @@ pub(crate) fn print_report(r: &Report, code: u8) -> u8 {
         } => {
             if *allowed {
                 println!("test push: ALLOWED: {summary} ({secs:.1}s)");
-                code
             } else {
                 eprintln!("test push: REFUSED: {summary} ({secs:.1}s)");
                 eprintln!("The changes are in place; the test login was refused.");
-                exit::DENIED
             }
         }
         Report::RolledBack(lines) => {
             for l in lines {
                 println!("{l}");
             }
-            code
         }
         Report::Failed(e) => {
             eprintln!("error: {e}");
-            exit::USAGE
         }
     }
 }
