@@ -12,6 +12,86 @@ use crate::system::files::SysPath;
 use crate::system::host::Host;
 use crate::system::tree::Kind;
 
+/// The Duo answers as given (flags, the wizard's fields, Duo's old plugin line), before they
+/// are checked: the one way every front end turns them into [`DuoSettings`].
+#[derive(Debug, Clone)]
+pub struct DuoFields {
+    pub ikey: Option<String>,
+    /// The secret key as [`read_skey`] (or the wizard's masked field) gave it.
+    pub skey: Result<Option<Secret>, String>,
+    pub host: Option<String>,
+    pub proxy: Option<String>,
+    pub ca_file: Option<PathBuf>,
+    pub failmode: Failmode,
+}
+
+/// `--failmode`: secure unless safe is asked for.
+pub fn failmode(arg: Option<FailmodeArg>) -> Failmode {
+    match arg {
+        Some(FailmodeArg::Safe) => Failmode::Safe,
+        _ => Failmode::Secure,
+    }
+}
+
+/// Checks every Duo answer, adding what is missing and what is wrong (named by its flag) to
+/// the lists; the settings when nothing is.
+pub fn duo_settings(
+    f: DuoFields,
+    missing: &mut Vec<String>,
+    invalid: &mut Vec<String>,
+) -> Option<DuoSettings> {
+    let before = (missing.len(), invalid.len());
+    match &f.ikey {
+        None => missing.push("--ikey IKEY".into()),
+        Some(k) => {
+            if let Err(m) = check_ikey(k) {
+                invalid.push(format!("--ikey: {m}"));
+            }
+        }
+    }
+    let skey = match f.skey {
+        Ok(Some(s)) => Some(s),
+        Ok(None) => {
+            missing.push("--skey-file PATH (or DUO_SKEY in the environment)".into());
+            None
+        }
+        Err(e) => {
+            invalid.push(e);
+            None
+        }
+    };
+    match &f.host {
+        None => missing.push("--host HOST".into()),
+        Some(h) => {
+            if let Err(m) = check_host(h) {
+                invalid.push(format!("--host: {m}"));
+            }
+        }
+    }
+    if let Some(p) = &f.proxy
+        && let Err(m) = check_proxy(p)
+    {
+        invalid.push(format!("--proxy: {m}"));
+    }
+    if let Some(ca) = &f.ca_file
+        && !crate::system::files::is_input_file(ca)
+    {
+        invalid.push(format!("--ca-file {}: no such file", ca.display()));
+    }
+    if (missing.len(), invalid.len()) != before {
+        return None;
+    }
+    let mut s = DuoSettings::new(
+        f.ikey.unwrap_or_default(),
+        skey.unwrap_or_default(),
+        f.host.unwrap_or_default(),
+    );
+    s.ca_file = f.ca_file;
+    s.proxy = f.proxy;
+    s.failmode = f.failmode;
+    Some(s)
+}
+
 /// What went wrong collecting answers from flags.
 #[derive(Debug, PartialEq, Eq)]
 /// Everything wrong with the flags at once, so one run lists all of it (exit 2).
@@ -105,58 +185,30 @@ pub fn from_flags(
         ));
     }
 
-    let ikey = args
-        .ikey
-        .clone()
-        .or_else(|| upstream.as_ref().map(|u| u.ikey.clone()));
-    match &ikey {
-        None => missing.push("--ikey IKEY".into()),
-        Some(k) => {
-            if let Err(m) = check_ikey(k) {
-                invalid.push(format!("--ikey: {m}"));
-            }
-        }
-    }
-    let skey = match read_skey(args.skey_file.as_ref(), skey_env) {
-        Ok(Some(s)) => Some(s),
-        Ok(None) => match &upstream {
-            Some(u) => Some(Secret::new(u.skey.clone())),
-            None => {
-                missing.push("--skey-file PATH (or DUO_SKEY in the environment)".into());
-                None
-            }
+    // Flags first; Duo's old plugin line fills what they leave out.
+    let skey = read_skey(args.skey_file.as_ref(), skey_env)
+        .map(|s| s.or_else(|| upstream.as_ref().map(|u| Secret::new(u.skey.clone()))));
+    let settings = duo_settings(
+        DuoFields {
+            ikey: args
+                .ikey
+                .clone()
+                .or_else(|| upstream.as_ref().map(|u| u.ikey.clone())),
+            skey,
+            host: args
+                .host
+                .clone()
+                .or_else(|| upstream.as_ref().map(|u| u.host.clone())),
+            proxy: args
+                .proxy
+                .clone()
+                .or_else(|| upstream.as_ref().and_then(|u| u.proxy_url())),
+            ca_file: args.ca_file.clone(),
+            failmode: failmode(args.failmode),
         },
-        Err(e) => {
-            invalid.push(e);
-            None
-        }
-    };
-    let duo_host = args
-        .host
-        .clone()
-        .or_else(|| upstream.as_ref().map(|u| u.host.clone()));
-    match &duo_host {
-        None => missing.push("--host HOST".into()),
-        Some(h) => {
-            if let Err(m) = check_host(h) {
-                invalid.push(format!("--host: {m}"));
-            }
-        }
-    }
-    let proxy = args
-        .proxy
-        .clone()
-        .or_else(|| upstream.as_ref().and_then(|u| u.proxy_url()));
-    if let Some(p) = &proxy
-        && let Err(m) = check_proxy(p)
-    {
-        invalid.push(format!("--proxy: {m}"));
-    }
-    if let Some(ca) = &args.ca_file
-        && !crate::system::files::is_input_file(ca)
-    {
-        invalid.push(format!("--ca-file {}: no such file", ca.display()));
-    }
+        &mut missing,
+        &mut invalid,
+    );
     let mut clients = Vec::new();
     for c in &args.client_configs {
         let paths = detect::client_paths(host, c);
@@ -213,17 +265,7 @@ pub fn from_flags(
             derived
         }
     };
-    let mut settings = DuoSettings::new(
-        ikey.unwrap_or_default(),
-        skey.unwrap_or_default(),
-        duo_host.unwrap_or_default(),
-    );
-    settings.ca_file = args.ca_file.clone();
-    settings.proxy = proxy;
-    settings.failmode = match args.failmode {
-        Some(FailmodeArg::Safe) => Failmode::Safe,
-        _ => Failmode::Secure,
-    };
+    let settings = settings.expect("checked above");
     Ok((
         Answers {
             settings,

@@ -16,7 +16,7 @@ use std::time::Duration;
 use ratatui::Terminal;
 use ratatui::backend::Backend;
 
-use crate::cli::{FailmodeArg, SetupArgs, UsernameFromArg, exit};
+use crate::cli::{SetupArgs, UsernameFromArg, exit};
 use crate::setup::answers::read_skey;
 use crate::setup::demo::Demo;
 use crate::setup::effect::{Effect, Runner};
@@ -62,9 +62,7 @@ pub fn initial_model(
     }
     m.ca_file = args.ca_file.clone();
     m.proxy = args.proxy.clone();
-    if let Some(FailmodeArg::Safe) = args.failmode {
-        m.failmode = duo::Failmode::Safe;
-    }
+    m.failmode = crate::setup::answers::failmode(args.failmode);
     if let Some(p) = &args.server_config
         && let Some(i) = m.detection.servers.iter().position(|s| &s.path == p)
     {

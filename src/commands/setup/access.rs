@@ -1,11 +1,8 @@
 //! `setup` for OpenVPN Access Server, from flags: our post-auth script rendered with the
 //! credentials and put in with `sacli` by the same runner (recorded in the same manifest).
 
-use duo::config::{check_host, check_ikey, check_proxy};
-use duo::{DuoSettings, Failmode};
-
-use crate::cli::{FailmodeArg, SetupArgs, exit};
-use crate::setup::answers::read_skey;
+use crate::cli::{SetupArgs, exit};
+use crate::setup::answers::{DuoFields, duo_settings, failmode, read_skey};
 use crate::setup::effect::{AccessServerScript, Effect};
 use crate::system::host::Host;
 
@@ -21,38 +18,18 @@ pub fn run(args: &SetupArgs, host: &Host, skey_env: Option<String>, terminal: bo
     }
     let mut missing = Vec::new();
     let mut invalid = Vec::new();
-    match &args.ikey {
-        None => missing.push("--ikey IKEY"),
-        Some(k) => {
-            if let Err(m) = check_ikey(k) {
-                invalid.push(format!("--ikey: {m}"));
-            }
-        }
-    }
-    let skey = match read_skey(args.skey_file.as_ref(), skey_env) {
-        Ok(Some(s)) => Some(s),
-        Ok(None) => {
-            missing.push("--skey-file PATH (or DUO_SKEY in the environment)");
-            None
-        }
-        Err(e) => {
-            invalid.push(e);
-            None
-        }
-    };
-    match &args.host {
-        None => missing.push("--host HOST"),
-        Some(h) => {
-            if let Err(m) = check_host(h) {
-                invalid.push(format!("--host: {m}"));
-            }
-        }
-    }
-    if let Some(p) = &args.proxy
-        && let Err(m) = check_proxy(p)
-    {
-        invalid.push(format!("--proxy: {m}"));
-    }
+    let settings = duo_settings(
+        DuoFields {
+            ikey: args.ikey.clone(),
+            skey: read_skey(args.skey_file.as_ref(), skey_env),
+            host: args.host.clone(),
+            proxy: args.proxy.clone(),
+            ca_file: args.ca_file.clone(),
+            failmode: failmode(args.failmode),
+        },
+        &mut missing,
+        &mut invalid,
+    );
     if !missing.is_empty() {
         eprintln!(
             "error: {} without these answers (Access Server):",
@@ -79,16 +56,7 @@ pub fn run(args: &SetupArgs, host: &Host, skey_env: Option<String>, terminal: bo
         );
         return exit::USAGE;
     }
-    let mut settings = DuoSettings::new(
-        args.ikey.clone().unwrap_or_default(),
-        skey.unwrap_or_default(),
-        args.host.clone().unwrap_or_default(),
-    );
-    settings.ca_file = args.ca_file.clone();
-    settings.proxy = args.proxy.clone();
-    if let Some(FailmodeArg::Safe) = args.failmode {
-        settings.failmode = Failmode::Safe;
-    }
+    let settings = settings.expect("checked above");
     let Some(sacli) = access_server::SacliCommand::detect(host.root.dir()) else {
         eprintln!(
             "error: Access Server's sacli was not found under {}",
