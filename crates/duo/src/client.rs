@@ -260,7 +260,7 @@ impl Client {
         };
         let at = tokio::select! {
             biased;
-            r = &mut request => return r,
+            r = &mut request => return self.unless_late(r, started + timeout),
             at = written => at,
             _ = tokio::time::sleep_until(started + timeout) => {
                 return Err(Error::NotSent {
@@ -272,6 +272,23 @@ impl Client {
         second_look(at + timeout, &mut request)
             .await
             .unwrap_or(Err(Error::Timeout(timeout)))
+    }
+
+    /// A failure before the write that this task only saw after `deadline` (its budget to get
+    /// the request out) says that this machine was too slow, not that Duo failed: a TLS
+    /// handshake left unfinished on a starved thread ends with the server hanging up on it.
+    fn unless_late(
+        &self,
+        r: Result<reqwest::Response, Error>,
+        deadline: Instant,
+    ) -> Result<reqwest::Response, Error> {
+        match r {
+            Err(e) if e.is_outage() && Instant::now() >= deadline => Err(Error::NotSent {
+                host: self.host.clone(),
+                detail: format!("{e}, seen only after the time to send the request had passed"),
+            }),
+            r => r,
+        }
     }
 
     async fn send(
@@ -538,6 +555,25 @@ mod tests {
         assert!(
             matches!(e, Error::Unreachable { .. }) && e.is_outage(),
             "{e:?}"
+        );
+        // The same failure seen only after the time to send had passed: this thread was late.
+        let (tx, rx) = oneshot::channel::<Instant>();
+        let request = async move {
+            drop(tx);
+            std::thread::sleep(60 * MS); // a starved thread: the failure is seen late
+            Err(Error::Unreachable {
+                host: "h".into(),
+                detail: "tls handshake eof".into(),
+            })
+        };
+        let e = run(client.answered(request, Some(rx), 50 * MS)).unwrap_err();
+        assert!(
+            matches!(e, Error::NotSent { .. }) && !e.is_outage(),
+            "{e:?}"
+        );
+        assert!(
+            e.to_string().contains("tls handshake eof, seen only after"),
+            "{e}"
         );
         // A GET has no marker: plain timeout from the start, as ping and check always had.
         let e = run(client.answered(std::future::pending(), None, 50 * MS)).unwrap_err();

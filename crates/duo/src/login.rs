@@ -186,7 +186,7 @@ pub async fn login_until(
             .await
         {
             Err(_) => return cut("preauth"),
-            Ok(Err(e)) => return classify(e),
+            Ok(Err(e)) => return classify_by(e, end),
             Ok(Ok(p)) => p,
         };
     progress(Progress::Preauth(preauth.clone()));
@@ -225,7 +225,7 @@ pub async fn login_until(
 
     let answer = match tokio::time::timeout_at(end, client.auth(&params)).await {
         Err(_) => return cut("auth"),
-        Ok(Err(e)) => return classify(e),
+        Ok(Err(e)) => return classify_by(e, end),
         Ok(Ok(a)) => a,
     };
     progress(Progress::Sent {
@@ -261,7 +261,7 @@ pub async fn login_until(
             }
             // The long-poll running out is not an answer: ask again until the deadline.
             Err(Error::Timeout(_)) => continue,
-            Err(e) => return classify(e),
+            Err(e) => return classify_by(e, end),
         }
     }
 }
@@ -285,6 +285,19 @@ fn finish(status: AuthStatus, factor: &Factor) -> Outcome {
         }),
         AuthResult::Waiting => Outcome::Denied(Denied::TimedOut),
     }
+}
+
+/// As [`classify`], but an outage this task only got to see once the login's time had run out
+/// is refused as busy: the thread was too far behind to tell whether Duo failed within that
+/// time (a starved TLS handshake the server gave up on reads `tls handshake eof`, and looks
+/// like Duo failing).
+fn classify_by(e: Error, end: Instant) -> Outcome {
+    if e.is_outage() && Instant::now() >= end {
+        return Outcome::Denied(Denied::Busy {
+            detail: format!("{e}, seen only after the login's time had run out"),
+        });
+    }
+    classify(e)
 }
 
 fn classify(e: Error) -> Outcome {
@@ -404,6 +417,27 @@ mod tests {
             detail: "not written to a connection within 10s".into(),
         });
         assert_busy(&unsent, "did not reach Duo at h");
+        // Seen only after the login's end: this server was too late to tell.
+        let late = classify_by(
+            Error::Unreachable {
+                host: "h".into(),
+                detail: "tls handshake eof".into(),
+            },
+            Instant::now(),
+        );
+        assert_busy(
+            &late,
+            "tls handshake eof, seen only after the login's time had run out",
+        );
+        let in_time = classify_by(
+            Error::Server {
+                status: 503,
+                code: None,
+                message: String::new(),
+            },
+            Instant::now() + Duration::from_secs(5),
+        );
+        assert!(matches!(in_time, Outcome::Unavailable(_)), "{in_time:?}");
         // A refused connection is Duo (or the way to it) failing.
         let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let host = format!("127.0.0.1:{}", closed.local_addr().unwrap().port());
