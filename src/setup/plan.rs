@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use duo::{Config, DuoSettings, Failmode, UsernameFrom};
 use ovpn_config::{Change, Document, EditError, IdentityHint, PluginLineStyle, ServerSetup};
 
-use crate::system::detect::{Detection, ServerConfig, read_doc};
+use crate::system::detect::{Detection, Read, ServerConfig, Snapshot, read_doc};
 use crate::system::files::{self, SysPath};
 use crate::system::host::Host;
 use crate::system::process::Process;
@@ -472,11 +472,15 @@ pub fn build(
         migrate_upstream: answers.migrate_upstream,
         allow_unknown_role: false,
     };
-    edits.push(edit(host, &server.path, true, |doc| {
-        ovpn_config::ensure_server(doc, &server_setup)
-    })?);
+    edits.push(edit(
+        host,
+        &detection.snapshot,
+        &server.path,
+        true,
+        |doc| ovpn_config::ensure_server(doc, &server_setup),
+    )?);
     for c in &answers.client_configs {
-        edits.push(edit(host, c, false, |doc| {
+        edits.push(edit(host, &detection.snapshot, c, false, |doc| {
             ovpn_config::ensure_client(doc, false)
         })?);
     }
@@ -551,21 +555,23 @@ fn read_managed(host: &Host, path: &str) -> Result<Option<Vec<u8>>, String> {
 
 fn edit(
     host: &Host,
+    snapshot: &Snapshot,
     path: &str,
     server: bool,
     f: impl FnOnce(&mut Document) -> Result<Vec<Change>, EditError>,
 ) -> Result<FileEdit, String> {
-    // Read through the file layer, which resolves an administrator's symlink once and refuses
-    // one in a folder another user could change.
-    let file = crate::system::files::load_config(&host.root.tree(), &SysPath::normalize(path))
-        .map_err(|e| format!("{e:#}"))?;
-    let links = file
-        .links
-        .iter()
-        .map(|(link, to)| format!("{link} -> {}", to.display()))
-        .collect();
-    let target = (file.target != file.path).then(|| file.target.to_string());
-    let before = file.bytes;
+    // What detection read, else (a file it did not look at) read now through the file layer,
+    // which resolves an administrator's symlink once and refuses one in a folder another user
+    // could change.
+    let read = match snapshot.get(path) {
+        Some(r) => r.clone(),
+        None => Snapshot::default().read(host, path)?.clone(),
+    };
+    let Read {
+        bytes: before,
+        target,
+        links,
+    } = read;
     let mut doc = Document::from_bytes(&before).map_err(|e| format!("{path}: {e}"))?;
     let changes = f(&mut doc).map_err(|e| format!("{path}: {e}"))?;
     let after = doc.render();

@@ -1,6 +1,7 @@
 //! What is on the managed system: Community OpenVPN (its version, server configs, their units and
 //! the user/group they drop to), OpenVPN Access Server, and client profiles.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use ovpn_config::{Document, IdentityHint, PluginKind, PluginLineStyle, Role};
@@ -106,6 +107,46 @@ pub struct ClientProfile {
     pub foreign: Option<String>,
 }
 
+/// One config as detection read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Read {
+    pub bytes: Vec<u8>,
+    /// The file itself, when the path leads through symlinks.
+    pub target: Option<String>,
+    /// The links followed, `link -> target as written`.
+    pub links: Vec<String>,
+}
+
+/// Every config detection read, once: the plan is computed from these bytes rather than a
+/// second read, and applying it checks that each file still holds them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Snapshot(BTreeMap<String, Read>);
+
+impl Snapshot {
+    pub fn get(&self, path: &str) -> Option<&Read> {
+        self.0.get(path)
+    }
+
+    /// Reads `path` through the file layer (once: a second call returns the first read).
+    pub fn read(&mut self, host: &Host, path: &str) -> Result<&Read, String> {
+        if !self.0.contains_key(path) {
+            let (r, bytes, _) = files::read_config(&host.root.tree(), &SysPath::normalize(path))
+                .map_err(|e| format!("{e:#}"))?;
+            let read = Read {
+                target: (r.target != r.path).then(|| r.target.to_string()),
+                links: r
+                    .links
+                    .iter()
+                    .map(|(l, t)| format!("{l} -> {}", t.display()))
+                    .collect(),
+                bytes,
+            };
+            self.0.insert(path.to_string(), read);
+        }
+        Ok(&self.0[path])
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Detection {
     /// `openvpn --version`, when `openvpn` is on PATH.
@@ -115,6 +156,8 @@ pub struct Detection {
     /// sacli under the root.
     pub access_server: Option<String>,
     pub clients: Vec<ClientProfile>,
+    /// What was read of each config above.
+    pub snapshot: Snapshot,
 }
 
 impl Detection {
@@ -135,7 +178,7 @@ pub fn detect(host: &Host, extra_client_paths: &[String]) -> Detection {
     };
     for dir in ["/etc/openvpn/server", "/etc/openvpn"] {
         for path in list(host, dir, &["conf"]) {
-            match read_doc(host, &path) {
+            match snapshot_doc(host, &mut d.snapshot, &path) {
                 Ok(doc) if doc.role() == Role::Server => {
                     d.servers.push(server_config_of(host, &path, &doc))
                 }
@@ -171,7 +214,7 @@ pub fn detect(host: &Host, extra_client_paths: &[String]) -> Detection {
         if d.clients.iter().any(|c| c.path == path) {
             continue;
         }
-        match read_doc(host, &path) {
+        match snapshot_doc(host, &mut d.snapshot, &path) {
             Ok(doc) if doc.role() == Role::Client => {
                 let ready = doc.auth_user_pass().is_some()
                     && doc.auth_retry() == Some("interact")
@@ -240,16 +283,20 @@ pub fn server_config_of(host: &Host, path: &str, doc: &Document) -> ServerConfig
     }
 }
 
-/// Read and parse a config given by its system path; the error names the file and line.
-pub fn read_doc(host: &Host, path: &str) -> Result<Document, String> {
-    let path = super::files::SysPath::normalize(path);
-    let file = super::files::load_config(&host.root.tree(), &path).map_err(|e| {
-        // The caller names the file; keep the reason only.
-        let msg = format!("{e:#}");
-        let prefix = format!("{path}: ");
-        msg.strip_prefix(&prefix).map(str::to_string).unwrap_or(msg)
+/// A config read into the snapshot and parsed; the error is the reason only (the caller names
+/// the file).
+fn snapshot_doc(host: &Host, snapshot: &mut Snapshot, path: &str) -> Result<Document, String> {
+    let read = snapshot.read(host, path).map_err(|e| {
+        let prefix = format!("{}: ", SysPath::normalize(path));
+        e.strip_prefix(&prefix).map(str::to_string).unwrap_or(e)
     })?;
-    Ok(file.doc)
+    Document::from_bytes(&read.bytes).map_err(|e| e.to_string())
+}
+
+/// Read and parse a config given by its system path (not one detection read); the error is
+/// the reason only, the caller names the file.
+pub fn read_doc(host: &Host, path: &str) -> Result<Document, String> {
+    snapshot_doc(host, &mut Snapshot::default(), path)
 }
 
 /// Files directly in the system directory `dir` with one of `exts`, as system paths, sorted.

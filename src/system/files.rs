@@ -144,8 +144,7 @@ pub struct ConfigFile {
 /// Reads and parses the config at `path`; errors name the file, and the line when OpenVPN
 /// would reject it.
 pub fn load_config(tree: &Tree, path: &SysPath) -> Result<ConfigFile> {
-    let r = resolve(tree, path).map_err(|e| named(path, e))?;
-    let (bytes, meta) = tree.read(&r.target).map_err(|e| named(path, e))?;
+    let (r, bytes, meta) = read_config(tree, path)?;
     let doc = Document::from_bytes(&bytes)
         .map_err(|e| anyhow!("{path}: {e}"))
         .map_err(|e| e.context("not an OpenVPN config this tool can edit"))?;
@@ -157,6 +156,13 @@ pub fn load_config(tree: &Tree, path: &SysPath) -> Result<ConfigFile> {
         doc,
         meta,
     })
+}
+
+/// The bytes of the config at `path`, its symlinks resolved once; not parsed.
+pub fn read_config(tree: &Tree, path: &SysPath) -> Result<(Resolved, Vec<u8>, Meta)> {
+    let r = resolve(tree, path).map_err(|e| named(path, e))?;
+    let (bytes, meta) = tree.read(&r.target).map_err(|e| named(path, e))?;
+    Ok((r, bytes, meta))
 }
 
 /// An error about the file a link led to, named by the path the administrator gave.
