@@ -363,12 +363,19 @@ impl Runner {
             replace_foreign_script: a.consent,
             temp_dir: None,
         };
-        let record = access_server::install(
+        let earlier = m.access_server.clone();
+        let host = self.host.clone();
+        // Written ahead: the record is in the manifest before sacli changes anything.
+        let record = access_server::install_recorded(
             &sacli,
             &inspection,
             &a.script,
             &opts,
-            m.access_server.as_ref(),
+            earlier.as_ref(),
+            &mut |r| {
+                m.access_server = Some(r.clone());
+                m.save(&host).map_err(access_server::Error::Settings)
+            },
         )
         .map_err(|e| e.to_string())?;
         m.access_server = Some(record);

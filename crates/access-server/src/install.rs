@@ -235,6 +235,20 @@ pub fn install(
     opts: &InstallOptions,
     earlier: Option<&InstallRecord>,
 ) -> Result<InstallRecord, Error> {
+    install_recorded(sacli, inspection, script, opts, earlier, &mut |_| Ok(()))
+}
+
+/// [`install`], handing the record to `intent` before the first `sacli` command that changes
+/// anything: the caller writes it ahead (its manifest), so a crash in between leaves a record
+/// that uninstall resolves from what Access Server then holds (ours, or still the previous).
+pub fn install_recorded(
+    sacli: &dyn Sacli,
+    inspection: &Inspection,
+    script: &str,
+    opts: &InstallOptions,
+    earlier: Option<&InstallRecord>,
+    intent: &mut dyn FnMut(&InstallRecord) -> Result<(), Error>,
+) -> Result<InstallRecord, Error> {
     if !is_ours(script) {
         return Err(Error::Settings(
             "the script to install is not one rendered by duo-openvpn".into(),
@@ -257,19 +271,22 @@ pub fn install(
         (inspection.current_script.clone(), false)
     };
 
-    let mut commands = Vec::new();
-    put_script(sacli, script, opts.temp_dir.as_deref(), &mut commands)?;
-    run(sacli, &["start"], &mut commands)?;
-    Ok(InstallRecord {
+    let mut record = InstallRecord {
         sacli: sacli.path().to_path_buf(),
         version: inspection.version.clone(),
         key: POST_AUTH_KEY.into(),
         previous,
         replaced_foreign_script,
         script_sha256: sha256_hex(script),
-        commands,
+        commands: Vec::new(),
         warnings: inspection.warnings(),
-    })
+    };
+    intent(&record)?;
+    let mut commands = Vec::new();
+    put_script(sacli, script, opts.temp_dir.as_deref(), &mut commands)?;
+    run(sacli, &["start"], &mut commands)?;
+    record.commands = commands;
+    Ok(record)
 }
 
 /// What [`install`] will do, one line each (for a plan, `--dry-run`, or the wizard's summary).

@@ -42,7 +42,7 @@ use std::path::PathBuf;
 
 pub use install::{
     Inspection, InstallOptions, InstallRecord, UninstallOutcome, UninstallReport, inspect, install,
-    uninstall,
+    install_recorded, uninstall,
 };
 pub use render::{Proxy, RenderOptions, render_script};
 pub use sacli::{Sacli, SacliCommand, detect};
