@@ -469,6 +469,21 @@ fn backoff(attempt: u32, asked: Option<Duration>) -> Duration {
     base + Duration::from_millis(fastrand::u64(0..1000))
 }
 
+/// `fut` if it is ready by `deadline`, with a second look when the timer fires: every task
+/// already woken runs once first (`yield_now` puts this one behind them, after the I/O driver
+/// has been polled), so an answer that reached this process while its thread was busy
+/// elsewhere is read rather than taken for Duo's silence.
+async fn second_look<F: Future + Unpin>(deadline: Instant, fut: &mut F) -> Option<F::Output> {
+    if let Ok(out) = tokio::time::timeout_at(deadline, &mut *fut).await {
+        return Some(out);
+    }
+    tokio::task::yield_now().await;
+    match std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut *fut).poll(cx))).await {
+        Poll::Ready(out) => Some(out),
+        Poll::Pending => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -658,20 +673,5 @@ mod tests {
             decode::<Time>(StatusCode::OK, b"nope").unwrap_err(),
             Error::Protocol(_)
         ));
-    }
-}
-
-/// `fut` if it is ready by `deadline`, with a second look when the timer fires: every task
-/// already woken runs once first (`yield_now` puts this one behind them, after the I/O driver
-/// has been polled), so an answer that reached this process while its thread was busy
-/// elsewhere is read rather than taken for Duo's silence.
-async fn second_look<F: Future + Unpin>(deadline: Instant, fut: &mut F) -> Option<F::Output> {
-    if let Ok(out) = tokio::time::timeout_at(deadline, &mut *fut).await {
-        return Some(out);
-    }
-    tokio::task::yield_now().await;
-    match std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut *fut).poll(cx))).await {
-        Poll::Ready(out) => Some(out),
-        Poll::Pending => None,
     }
 }
