@@ -7,9 +7,8 @@
 //! - `DUO_OPENVPN_FAULT=crash:N` or `stop:N`
 //! - `DUO_OPENVPN_FAULT_LOG=FILE`: one line per point, `N kind path`, appended.
 
+use std::fmt::Display;
 use std::sync::atomic::{AtomicBool, Ordering};
-
-use super::tree::SysPath;
 
 static FORCE_WALK: AtomicBool = AtomicBool::new(false);
 
@@ -25,10 +24,10 @@ pub fn set_force_walk(on: bool) {
 
 #[cfg(not(debug_assertions))]
 #[inline(always)]
-pub fn point(_kind: &str, _path: &SysPath) {}
+pub fn point(_kind: &str, _path: &dyn Display) {}
 
 #[cfg(debug_assertions)]
-pub fn point(kind: &str, path: &SysPath) {
+pub fn point(kind: &str, path: &dyn Display) {
     use std::io::Write;
     use std::sync::OnceLock;
     use std::sync::atomic::AtomicU64;
