@@ -193,6 +193,11 @@ fn record_intent(
     }
     let rec = manifest.edited_mut(&key).expect("recorded above");
     rec.target = (p.file.target != p.file.path).then(|| p.file.target.to_string());
+    // A file still as it was before setup (an earlier run's write never landed, or was
+    // undone): its recorded changes are not in it; these replace them.
+    if rec.sha256_before.as_deref() == Some(current.as_str()) {
+        rec.changes.clear();
+    }
     rec.sha256_before = before_hash;
     rec.pending = Some(sha256_hex(&p.after));
     rec.changes.extend(p.changes.iter().cloned());
