@@ -537,7 +537,8 @@ mod tests {
         assert!(!e.is_outage());
         assert!(took >= 100 * MS);
         assert!(
-            e.to_string().contains("did not reach Duo at localhost:1"),
+            e.to_string()
+                .contains("the request to Duo at localhost:1 did not get through in time"),
             "{e}"
         );
     }

@@ -11,11 +11,12 @@ pub enum Error {
     /// counted from the moment it was written. Failmode applies.
     #[error("Duo did not answer within {0:?}")]
     Timeout(Duration),
-    /// The request never left this machine in time: no connection to Duo was ready and written
-    /// to within the deadline (a starved or overloaded VPN server, out of file descriptors, or a
-    /// Duo host that never completed a connection). Nothing shows that Duo failed, so this is not
-    /// an outage: failmode does not apply and a login is refused.
-    #[error("the request did not reach Duo at {host}: {detail}")]
+    /// This machine could not get the request to Duo, or look at the answer, in time: nothing
+    /// was written within the deadline (a starved or overloaded VPN server, out of file
+    /// descriptors, or a Duo host that never completed a connection), the login's own time ran
+    /// out first, or a failure was only seen once it had. Nothing shows that Duo failed, so this
+    /// is not an outage: failmode does not apply and a login is refused.
+    #[error("the request to Duo at {host} did not get through in time: {detail}")]
     NotSent { host: String, detail: String },
     /// HTTP 401: the integration key, secret key or signature (often the clock) was refused.
     #[error(

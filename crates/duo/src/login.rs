@@ -58,10 +58,6 @@ pub enum Denied {
     SmsSent,
     /// Nobody answered in time.
     TimedOut,
-    /// This server ran out of time before a request reached Duo (queued behind other logins,
-    /// a starved CPU, no descriptor left): nothing shows that Duo failed, so failmode does not
-    /// apply. `detail` is for the log.
-    Busy { detail: String },
     /// The password field asked for something impossible (`push3` with two devices).
     BadFactor(String),
 }
@@ -72,11 +68,27 @@ pub enum Outcome {
     Denied(Denied),
     /// Duo could not be reached or failed (timeout, 5xx): failmode decides.
     Unavailable(Error),
-    /// Duo refused the request itself (bad credentials, bad parameters): always refused.
+    /// Duo refused the request itself (bad credentials, bad parameters), or this server could
+    /// not get its request to Duo and an answer back in time ([`Error::NotSent`]: queued behind
+    /// other logins, a starved CPU, no descriptor left; see [`Outcome::busy`]). Always refused:
+    /// nothing shows that Duo failed.
     Failed(Error),
 }
 
 impl Outcome {
+    /// This server could not get an answer from Duo in time for reasons of its own.
+    pub fn busy(host: &str, detail: impl Into<String>) -> Outcome {
+        Outcome::Failed(Error::NotSent {
+            host: host.to_string(),
+            detail: detail.into(),
+        })
+    }
+
+    /// Is this [`Outcome::busy`]?
+    pub fn is_busy(&self) -> bool {
+        matches!(self, Outcome::Failed(Error::NotSent { .. }))
+    }
+
     /// Does this outcome let the user in under `failmode`? A definite deny is always a deny.
     pub fn permits(&self, failmode: Failmode) -> bool {
         match self {
@@ -113,9 +125,9 @@ impl Outcome {
                 "Duo sent new SMS passcodes: log in again with one".into()
             }
             Outcome::Denied(Denied::TimedOut) => "Duo login timed out: nobody answered".into(),
-            Outcome::Denied(Denied::Busy { .. }) => "the VPN server is busy, try again".into(),
             Outcome::Denied(Denied::BadFactor(m)) => m.clone(),
             Outcome::Unavailable(_) => "Duo is unavailable".into(),
+            Outcome::Failed(Error::NotSent { .. }) => "the VPN server is busy, try again".into(),
             Outcome::Failed(_) => {
                 "Duo login failed: the server's Duo configuration was refused".into()
             }
@@ -129,14 +141,14 @@ impl Outcome {
             Outcome::Allowed(Allowed::Bypass { status_msg }) => {
                 format!("allowed (bypass): {status_msg}")
             }
-            Outcome::Denied(Denied::Busy { detail }) => format!(
-                "denied, this server is busy (not a Duo outage, failmode does not apply): {detail}"
-            ),
             Outcome::Denied(_) => format!("denied: {}", self.user_reason()),
             Outcome::Unavailable(e) if failmode == Failmode::Safe => {
                 format!("allowed by failmode safe, Duo unavailable: {e}")
             }
             Outcome::Unavailable(e) => format!("denied by failmode secure, Duo unavailable: {e}"),
+            Outcome::Failed(e @ Error::NotSent { .. }) => format!(
+                "denied, this server is busy (not a Duo outage, failmode does not apply): {e}"
+            ),
             Outcome::Failed(e) => format!("denied: {e}"),
         }
     }
@@ -159,7 +171,7 @@ pub async fn login(
 ///   got no answer within its own deadline (the client's call timeout, counted from the
 ///   write: see `Client::answered`). [`Outcome::Unavailable`].
 /// - This server failed to ask in time: `end` came before Duo answered preauth or auth, or a
-///   request was never written within its deadline. [`Denied::Busy`], refused under either
+///   request was never written within its deadline. [`Outcome::busy`], refused under either
 ///   failmode: time queued here is not Duo's, and a flood of logins must not turn failmode
 ///   safe into a way in. The caller admits a login only while enough time is left for
 ///   preauth and auth their own deadlines, so `end` cuts a request only if this machine
@@ -173,12 +185,13 @@ pub async fn login_until(
 ) -> Outcome {
     let remaining = || end.saturating_duration_since(Instant::now());
     let cut = |step: &str| {
-        Outcome::Denied(Denied::Busy {
-            detail: format!(
+        Outcome::busy(
+            client.host(),
+            format!(
                 "the login ran out of time before Duo answered {step}, within that request's own {:?}",
                 client.call_timeout()
             ),
-        })
+        )
     };
 
     let preauth =
@@ -186,7 +199,7 @@ pub async fn login_until(
             .await
         {
             Err(_) => return cut("preauth"),
-            Ok(Err(e)) => return classify_by(e, end),
+            Ok(Err(e)) => return classify_by(e, end, client.host()),
             Ok(Ok(p)) => p,
         };
     progress(Progress::Preauth(preauth.clone()));
@@ -225,7 +238,7 @@ pub async fn login_until(
 
     let answer = match tokio::time::timeout_at(end, client.auth(&params)).await {
         Err(_) => return cut("auth"),
-        Ok(Err(e)) => return classify_by(e, end),
+        Ok(Err(e)) => return classify_by(e, end, client.host()),
         Ok(Ok(a)) => a,
     };
     progress(Progress::Sent {
@@ -261,7 +274,7 @@ pub async fn login_until(
             }
             // The long-poll running out is not an answer: ask again until the deadline.
             Err(Error::Timeout(_)) => continue,
-            Err(e) => return classify_by(e, end),
+            Err(e) => return classify_by(e, end, client.host()),
         }
     }
 }
@@ -291,21 +304,20 @@ fn finish(status: AuthStatus, factor: &Factor) -> Outcome {
 /// is refused as busy: the thread was too far behind to tell whether Duo failed within that
 /// time (a starved TLS handshake the server gave up on reads `tls handshake eof`, and looks
 /// like Duo failing).
-fn classify_by(e: Error, end: Instant) -> Outcome {
+fn classify_by(e: Error, end: Instant, host: &str) -> Outcome {
     if e.is_outage() && Instant::now() >= end {
-        return Outcome::Denied(Denied::Busy {
-            detail: format!("{e}, seen only after the login's time had run out"),
-        });
+        return Outcome::busy(
+            host,
+            format!("{e}, seen only after the login's time had run out"),
+        );
     }
     classify(e)
 }
 
+/// An outage is [`Outcome::Unavailable`]; anything else, [`Error::NotSent`] included, is
+/// refused.
 fn classify(e: Error) -> Outcome {
-    if let Error::NotSent { .. } = e {
-        Outcome::Denied(Denied::Busy {
-            detail: e.to_string(),
-        })
-    } else if e.is_outage() {
+    if e.is_outage() {
         Outcome::Unavailable(e)
     } else {
         Outcome::Failed(e)
@@ -380,7 +392,7 @@ mod tests {
 
     fn assert_busy(o: &Outcome, want_detail: &str) {
         assert!(
-            matches!(o, Outcome::Denied(Denied::Busy { detail }) if detail.contains(want_detail)),
+            o.is_busy() && matches!(o, Outcome::Failed(e) if e.to_string().contains(want_detail)),
             "{o:?}"
         );
         assert!(
@@ -416,7 +428,10 @@ mod tests {
             host: "h".into(),
             detail: "not written to a connection within 10s".into(),
         });
-        assert_busy(&unsent, "did not reach Duo at h");
+        assert_busy(
+            &unsent,
+            "the request to Duo at h did not get through in time",
+        );
         // Seen only after the login's end: this server was too late to tell.
         let late = classify_by(
             Error::Unreachable {
@@ -424,6 +439,7 @@ mod tests {
                 detail: "tls handshake eof".into(),
             },
             Instant::now(),
+            "h",
         );
         assert_busy(
             &late,
@@ -436,6 +452,7 @@ mod tests {
                 message: String::new(),
             },
             Instant::now() + Duration::from_secs(5),
+            "h",
         );
         assert!(matches!(in_time, Outcome::Unavailable(_)), "{in_time:?}");
         // A refused connection is Duo (or the way to it) failing.

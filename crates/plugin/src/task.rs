@@ -143,15 +143,14 @@ async fn decide(shared: &Shared, job: &Job) -> Verdict {
             // Closed only at shutdown; a task then is cancelled anyway.
             Ok(Err(_)) => None,
             Err(_) => {
-                let busy = Denied::Busy {
-                    detail: format!(
-                        "not started within {:.1} s, {STARTING} logins being ahead of it with Duo; \
+                let detail = format!(
+                    "not started within {:.1} s, {STARTING} logins being ahead of it with Duo; \
                      the last {:.1} s of the login are kept for preauth and auth",
-                        (admit_by - received).as_secs_f64(),
-                        reserve.as_secs_f64()
-                    ),
-                };
-                return verdict(&Outcome::Denied(busy), shared.failmode);
+                    (admit_by - received).as_secs_f64(),
+                    reserve.as_secs_f64()
+                );
+                let busy = Outcome::busy(shared.client.host(), detail);
+                return verdict(&busy, shared.failmode);
             }
         };
     let mut permit = permit;
@@ -174,7 +173,7 @@ fn verdict(outcome: &Outcome, failmode: Failmode) -> Verdict {
     let permit = outcome.permits(failmode);
     let level = match outcome {
         // Users are being turned away for this server's load: worth the administrator's eye.
-        Outcome::Denied(Denied::Busy { .. }) => Level::Warn,
+        o if o.is_busy() => Level::Warn,
         Outcome::Allowed(_) | Outcome::Denied(_) => Level::Note,
         // Duo unreachable or refusing our credentials: the administrator has to look.
         Outcome::Unavailable(_) if permit => Level::Warn,
@@ -271,9 +270,7 @@ mod tests {
         let v = verdict(&o, Failmode::Safe);
         assert!(v.permit);
         assert_eq!(v.level, Level::Warn);
-        let busy = Outcome::Denied(Denied::Busy {
-            detail: "not started within 1.7 s".into(),
-        });
+        let busy = Outcome::busy("api-x.duosecurity.com", "not started within 1.7 s");
         for failmode in [Failmode::Safe, Failmode::Secure] {
             let v = verdict(&busy, failmode);
             assert!(!v.permit);
