@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{Sandbox, text, write};
-use duo_mock::{MOCK_IKEY, MOCK_SKEY, MockConfig, MockDuo};
+use duo_mock::{MockConfig, MockDuo};
 
 /// The demo layout with the state folder's parent in place, as on every real system.
 fn sandbox() -> Sandbox {
@@ -23,30 +23,7 @@ fn sandbox() -> Sandbox {
 }
 
 fn args(s: &Sandbox, mock: &MockDuo, clients: &[&str]) -> Vec<String> {
-    let ca = s.inputs.path().join("mock-ca.pem");
-    mock.write_ca(&ca).unwrap();
-    let skey = s.skey_file(MOCK_SKEY);
-    let mut a: Vec<String> = vec![
-        "setup".into(),
-        "--yes".into(),
-        "--root".into(),
-        s.root().display().to_string(),
-        "--ikey".into(),
-        MOCK_IKEY.into(),
-        "--skey-file".into(),
-        skey.display().to_string(),
-        "--host".into(),
-        mock.host(),
-        "--ca-file".into(),
-        ca.display().to_string(),
-        "--plugin-so".into(),
-        s.fake_plugin().display().to_string(),
-    ];
-    for c in clients {
-        a.push("--client-config".into());
-        a.push(c.to_string());
-    }
-    a
+    s.setup_args(mock, clients)
 }
 
 fn setup_cmd(s: &Sandbox, args: &[String]) -> Command {

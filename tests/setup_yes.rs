@@ -7,29 +7,7 @@ use common::{Sandbox, text};
 use duo_mock::{MOCK_IKEY, MOCK_SKEY, MockConfig, MockDuo};
 
 fn base_args(s: &Sandbox, mock: &MockDuo) -> Vec<String> {
-    let ca = s.inputs.path().join("mock-ca.pem");
-    mock.write_ca(&ca).unwrap();
-    let skey = s.skey_file(MOCK_SKEY);
-    vec![
-        "setup".into(),
-        "--yes".into(),
-        "--root".into(),
-        s.root().display().to_string(),
-        "--ikey".into(),
-        MOCK_IKEY.into(),
-        "--skey-file".into(),
-        skey.display().to_string(),
-        "--host".into(),
-        mock.host(),
-        "--ca-file".into(),
-        ca.display().to_string(),
-        "--plugin-so".into(),
-        s.fake_plugin().display().to_string(),
-        "--client-config".into(),
-        "/home/alice/alice.ovpn".into(),
-        "--client-config".into(),
-        "/root/bob.ovpn".into(),
-    ]
+    s.setup_args(mock, &["/home/alice/alice.ovpn", "/root/bob.ovpn"])
 }
 
 fn strs(v: &[String]) -> Vec<&str> {

@@ -106,6 +106,34 @@ impl Sandbox {
         std::fs::read_to_string(self.bin.path().join("calls.log")).unwrap_or_default()
     }
 
+    /// `setup --yes` in this sandbox against the stand-in `mock`, editing `clients`.
+    pub fn setup_args(&self, mock: &duo_mock::MockDuo, clients: &[&str]) -> Vec<String> {
+        let ca = self.inputs.path().join("mock-ca.pem");
+        mock.write_ca(&ca).unwrap();
+        let skey = self.skey_file(duo_mock::MOCK_SKEY);
+        let mut a: Vec<String> = vec![
+            "setup".into(),
+            "--yes".into(),
+            "--root".into(),
+            self.root().display().to_string(),
+            "--ikey".into(),
+            duo_mock::MOCK_IKEY.into(),
+            "--skey-file".into(),
+            skey.display().to_string(),
+            "--host".into(),
+            mock.host(),
+            "--ca-file".into(),
+            ca.display().to_string(),
+            "--plugin-so".into(),
+            self.fake_plugin().display().to_string(),
+        ];
+        for c in clients {
+            a.push("--client-config".into());
+            a.push(c.to_string());
+        }
+        a
+    }
+
     /// Every file and directory under the root with its content hash, mode and owner.
     pub fn tree(&self) -> BTreeMap<String, String> {
         tree(self.root())
