@@ -111,6 +111,13 @@ pub struct SetupArgs {
     /// Do not restart the OpenVPN service.
     #[arg(long)]
     pub no_restart: bool,
+    /// Session tokens (OpenVPN 2.5+): after a Duo login the server hands the client a token, and
+    /// key renegotiations are allowed on it without asking Duo again, instead of `reneg-sec 0`.
+    #[arg(long)]
+    pub session_tokens: bool,
+    /// How long a session token lasts, in seconds [default: 43200, 12 hours].
+    #[arg(long, value_name = "SECS", requires = "session_tokens")]
+    pub session_lifetime: Option<u64>,
     /// Access Server: replace another post-auth script (uninstall puts it back).
     #[arg(long)]
     pub replace_post_auth_script: bool,

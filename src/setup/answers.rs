@@ -250,6 +250,25 @@ pub fn from_flags(
         }
     };
 
+    let session_tokens = args.session_tokens.then(|| {
+        args.session_lifetime
+            .unwrap_or(super::plan::SESSION_LIFETIME_SECS)
+    });
+    if let Some(lifetime) = session_tokens {
+        // external-auth (the plugin told each token's state) and the secret file came in 2.5.
+        match &detection.openvpn {
+            Some(v) if v.major == 2 && v.minor < 5 => invalid.push(format!(
+                "--session-tokens: OpenVPN {} has no `auth-gen-token … external-auth` (2.5 or newer)",
+                v.version()
+            )),
+            _ => {}
+        }
+        if lifetime < 60 {
+            invalid.push(format!(
+                "--session-lifetime {lifetime}: at least 60 seconds"
+            ));
+        }
+    }
     if !missing.is_empty() || !invalid.is_empty() {
         return Err(AnswerError { missing, invalid });
     }
@@ -276,6 +295,7 @@ pub fn from_flags(
             restart: !args.no_restart,
             test_user: args.test_user.clone(),
             plugin_so,
+            session_tokens,
         },
         notes,
     ))

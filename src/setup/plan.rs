@@ -5,7 +5,9 @@
 use std::path::PathBuf;
 
 use duo::{Config, DuoSettings, Failmode, UsernameFrom};
-use ovpn_config::{Change, Document, EditError, IdentityHint, PluginLineStyle, ServerSetup};
+use ovpn_config::{
+    Change, Document, EditError, IdentityHint, PluginLineStyle, ServerSetup, SessionTokens,
+};
 
 use crate::system::detect::{Detection, Read, ServerConfig, Snapshot, read_doc};
 use crate::system::files::{self, SysPath};
@@ -33,6 +35,44 @@ pub struct Answers {
     pub plugin_so: PluginSource,
     /// Replace Duo's upstream plugin line (its credentials moved into duo.toml).
     pub migrate_upstream: bool,
+    /// Session tokens lasting this many seconds, instead of `reneg-sec 0`.
+    pub session_tokens: Option<u64>,
+}
+
+/// Where the session-token secret goes (`auth-gen-token-secret`).
+pub const TOKEN_KEY_PATH: &str = "/etc/duo-openvpn/auth-token.key";
+
+/// The default lifetime of a session token: a working day.
+pub const SESSION_LIFETIME_SECS: u64 = 12 * 3600;
+
+/// A new `auth-gen-token-secret` file, as `openvpn --genkey auth-token` writes it: 128 random
+/// bytes (OpenVPN's `struct key`), base64 in 64-column lines, PEM-armoured.
+fn new_token_key() -> Result<Vec<u8>, String> {
+    use base64::Engine;
+    let mut key = [0u8; 128];
+    let mut got = 0;
+    while got < key.len() {
+        // SAFETY: the pointer and length describe the unfilled rest of `key`.
+        let n = unsafe { libc::getrandom(key[got..].as_mut_ptr().cast(), key.len() - got, 0) };
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(format!(
+                "cannot get random bytes for the session-token secret: {e}"
+            ));
+        }
+        got += n as usize;
+    }
+    let b64 = base64::engine::general_purpose::STANDARD.encode(key);
+    let mut pem = String::from("-----BEGIN OpenVPN auth-token server key-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        pem.push_str(std::str::from_utf8(chunk).expect("base64 is ASCII"));
+        pem.push('\n');
+    }
+    pem.push_str("-----END OpenVPN auth-token server key-----\n");
+    Ok(pem.into_bytes())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -459,9 +499,27 @@ pub fn build(
         "Duo configuration",
         rendered.into_bytes(),
         0o640,
-        group,
+        group.clone(),
         true,
     ));
+    if answers.session_tokens.is_some() {
+        // Kept when there is one: a new secret would end every session.
+        let key = match read_managed(host, TOKEN_KEY_PATH)? {
+            Some(k) => k,
+            None => new_token_key()?,
+        };
+        // root:<OpenVPN's group> 0640, as duo.toml: OpenVPN reads it again after a SIGHUP,
+        // by then as its unprivileged user.
+        installs.push(install(
+            host,
+            TOKEN_KEY_PATH,
+            "session-token secret",
+            key,
+            0o640,
+            group,
+            true,
+        ));
+    }
 
     // Files edited.
     let mut edits = Vec::new();
@@ -471,6 +529,10 @@ pub fn build(
         style,
         migrate_upstream: answers.migrate_upstream,
         allow_unknown_role: false,
+        session_tokens: answers.session_tokens.map(|lifetime_secs| SessionTokens {
+            lifetime_secs,
+            secret_path: host.display_path(TOKEN_KEY_PATH),
+        }),
     };
     edits.push(edit(
         host,
@@ -481,7 +543,7 @@ pub fn build(
     )?);
     for c in &answers.client_configs {
         edits.push(edit(host, &detection.snapshot, c, false, |doc| {
-            ovpn_config::ensure_client(doc, false)
+            ovpn_config::ensure_client_with(doc, false, answers.session_tokens.is_some())
         })?);
     }
     for e in &edits {

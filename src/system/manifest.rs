@@ -565,6 +565,7 @@ mod tests {
             style: PluginLineStyle::Quoted,
             migrate_upstream: false,
             allow_unknown_role: false,
+            session_tokens: None,
         };
         let mut m = load(root)?;
         edit_configs(root, &mut m, paths, |path, doc| {
@@ -907,6 +908,7 @@ mod tests {
                         style: PluginLineStyle::Bare,
                         migrate_upstream: false,
                         allow_unknown_role: false,
+                        session_tokens: None,
                     },
                 )?
             } else {

@@ -63,6 +63,10 @@ pub fn initial_model(
     m.ca_file = args.ca_file.clone();
     m.proxy = args.proxy.clone();
     m.failmode = crate::setup::answers::failmode(args.failmode);
+    m.session_tokens = args.session_tokens.then(|| {
+        args.session_lifetime
+            .unwrap_or(crate::setup::plan::SESSION_LIFETIME_SECS)
+    });
     if let Some(p) = &args.server_config
         && let Some(i) = m.detection.servers.iter().position(|s| &s.path == p)
     {

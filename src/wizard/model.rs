@@ -159,6 +159,8 @@ pub struct Model {
     pub plan_error: Option<String>,
     pub scroll: u16,
     pub restart: bool,
+    /// Session tokens lasting this many seconds (from `--session-tokens`), else `reneg-sec 0`.
+    pub session_tokens: Option<u64>,
     pub plugin_so: PluginSource,
     // Apply, restart, push.
     pub progress: Vec<ProgressLine>,
@@ -216,6 +218,7 @@ impl Model {
             plan_error: None,
             scroll: 0,
             restart: true,
+            session_tokens: None,
             plugin_so,
             progress: Vec::new(),
             next_effect: 0,

@@ -71,6 +71,7 @@ impl Model {
             restart: self.restart,
             test_user: None,
             plugin_so: self.plugin_so.clone(),
+            session_tokens: self.session_tokens,
             migrate_upstream: server.is_some_and(|s| s.upstream_duo.is_some()),
         }
     }

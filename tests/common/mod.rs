@@ -195,3 +195,13 @@ pub fn text(o: &Output) -> String {
         String::from_utf8_lossy(&o.stderr)
     )
 }
+
+/// Is a real `openvpn` on PATH (the test scripts install it)?
+pub fn openvpn_available() -> bool {
+    Command::new("openvpn")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok()
+}

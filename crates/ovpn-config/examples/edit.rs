@@ -20,6 +20,7 @@ fn main() {
                 style: PluginLineStyle::Quoted,
                 migrate_upstream: true,
                 allow_unknown_role: false,
+                session_tokens: None,
             },
         ),
     }

@@ -18,6 +18,9 @@ pub enum Setting {
     RenegSec,
     AuthUserPass,
     AuthRetry,
+    /// `auth-gen-token … external-auth` (session tokens).
+    AuthGenToken,
+    AuthGenTokenSecret,
 }
 
 /// What happened to the lines. Line numbers are 1-based and describe the document right after

@@ -75,6 +75,19 @@ pub struct ServerSetup {
     /// Edit a config that is neither recognisably a server nor a client (e.g. one whose `server`
     /// option lives in a `config` include).
     pub allow_unknown_role: bool,
+    /// Session tokens instead of `reneg-sec 0`.
+    pub session_tokens: Option<SessionTokens>,
+}
+
+/// `auth-gen-token LIFETIME external-auth` and `auth-gen-token-secret PATH`: OpenVPN hands the
+/// client a token after a Duo login and calls the plugin on each renegotiation with the
+/// token's state, so a session lives `lifetime` seconds without asking Duo again while the
+/// data-channel keys keep renegotiating (`reneg-sec 0` is not added).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionTokens {
+    pub lifetime_secs: u64,
+    /// Absolute path of the token secret, as OpenVPN should see it.
+    pub secret_path: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,7 +152,10 @@ pub fn ensure_server(doc: &mut Document, setup: &ServerSetup) -> Result<Vec<Chan
     check_role(doc, Role::Server, setup.allow_unknown_role)?;
     transaction(doc, |d| {
         let mut changes = ensure_plugin(d, setup)?;
-        changes.extend(ensure_reneg_sec_zero(d)?);
+        match &setup.session_tokens {
+            Some(t) => changes.extend(ensure_session_tokens(d, t)?),
+            None => changes.extend(ensure_reneg_sec_zero(d)?),
+        }
         Ok(changes)
     })
 }
@@ -150,14 +166,80 @@ pub fn ensure_client(
     doc: &mut Document,
     allow_unknown_role: bool,
 ) -> Result<Vec<Change>, EditError> {
+    ensure_client_with(doc, allow_unknown_role, false)
+}
+
+/// [`ensure_client`]; with `session_tokens` the profile keeps renegotiating (no `reneg-sec 0`):
+/// the server's token carries the session across renegotiations.
+pub fn ensure_client_with(
+    doc: &mut Document,
+    allow_unknown_role: bool,
+    session_tokens: bool,
+) -> Result<Vec<Change>, EditError> {
     check_role(doc, Role::Client, allow_unknown_role)?;
     transaction(doc, |d| {
         let mut changes = Vec::new();
         changes.extend(ensure_auth_user_pass(d)?);
         changes.extend(ensure_auth_retry_interact(d)?);
-        changes.extend(ensure_reneg_sec_zero(d)?);
+        if !session_tokens {
+            changes.extend(ensure_reneg_sec_zero(d)?);
+        }
         Ok(changes)
     })
+}
+
+/// `auth-gen-token LIFETIME external-auth` and `auth-gen-token-secret PATH`, each exactly as
+/// wanted: an existing line is rewritten (and remembered), a missing one added.
+pub fn ensure_session_tokens(
+    doc: &mut Document,
+    t: &SessionTokens,
+) -> Result<Vec<Change>, EditError> {
+    let mut changes = Vec::new();
+    let token = format!("{} external-auth", t.lifetime_secs);
+    changes.extend(set_line_args(
+        doc,
+        "auth-gen-token",
+        &token,
+        Setting::AuthGenToken,
+    )?);
+    let secret = crate::tokenize::quote(&t.secret_path).map_err(EditError::Unencodable)?;
+    changes.extend(set_line_args(
+        doc,
+        "auth-gen-token-secret",
+        &secret,
+        Setting::AuthGenTokenSecret,
+    )?);
+    Ok(changes)
+}
+
+/// `name ARGS` as the effective (last) line of `name`: added when absent, rewritten when its
+/// arguments differ (inline blocks of the option are left alone and a line is added after).
+fn set_line_args(
+    doc: &mut Document,
+    name: &str,
+    args: &str,
+    setting: Setting,
+) -> Result<Option<Change>, EditError> {
+    let wanted = format!("{name} {args}");
+    let Some(d) = doc.last(name) else {
+        return add_line(doc, setting, wanted).map(Some);
+    };
+    if d.inline {
+        let close = doc
+            .inline_blocks()
+            .iter()
+            .find(|b| b.open_line == d.line)
+            .map_or(0, |b| b.close_line);
+        let after = doc.insertion_point().max(close);
+        return add_line_after(doc, after, setting, wanted).map(Some);
+    }
+    let line = d.line;
+    let current = doc.line_text(line).unwrap_or_default();
+    if current.trim() == wanted {
+        return Ok(None);
+    }
+    let new = indented_like(doc, line, &wanted);
+    replace_line(doc, line, setting, new).map(Some)
 }
 
 fn transaction(

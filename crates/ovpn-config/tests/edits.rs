@@ -12,6 +12,7 @@ fn setup() -> ServerSetup {
         style: PluginLineStyle::Quoted,
         migrate_upstream: false,
         allow_unknown_role: false,
+        session_tokens: None,
     }
 }
 
@@ -313,4 +314,45 @@ fn final_line_ending_in_a_lone_cr() {
     let mut reread = doc(&written);
     undo_all(&mut reread, &changes);
     assert_eq!(reread.to_string(), text);
+}
+
+#[test]
+fn session_tokens_instead_of_reneg_sec_zero() {
+    let text = "server 10.8.0.0 255.255.255.0\nreneg-sec 3600\nauth-gen-token 60\n";
+    let mut s = setup();
+    s.session_tokens = Some(ovpn_config::SessionTokens {
+        lifetime_secs: 43200,
+        secret_path: "/etc/duo-openvpn/auth-token.key".into(),
+    });
+    let mut d = doc(text);
+    let changes = ensure_server(&mut d, &s).unwrap();
+    assert_eq!(
+        d.to_string(),
+        "server 10.8.0.0 255.255.255.0\nreneg-sec 3600\nauth-gen-token 43200 external-auth\n\
+         plugin /usr/lib/duo-openvpn/libduo_openvpn_plugin.so '/etc/duo-openvpn/duo.toml'\n\
+         auth-gen-token-secret /etc/duo-openvpn/auth-token.key\n"
+    );
+    assert_eq!(
+        changes.iter().map(|c| c.setting).collect::<Vec<_>>(),
+        [
+            Setting::Plugin,
+            Setting::AuthGenToken,
+            Setting::AuthGenTokenSecret
+        ]
+    );
+    assert!(ensure_server(&mut d, &s).unwrap().is_empty(), "idempotent");
+    undo_all(&mut d, &changes);
+    assert_eq!(
+        d.to_string(),
+        text,
+        "the replaced auth-gen-token line comes back"
+    );
+    // The client keeps renegotiating too.
+    let client = "client\nremote vpn.example.com\n";
+    let mut c = doc(client);
+    ovpn_config::ensure_client_with(&mut c, false, true).unwrap();
+    assert_eq!(
+        c.to_string(),
+        "client\nremote vpn.example.com\nauth-user-pass\nauth-retry interact\n"
+    );
 }

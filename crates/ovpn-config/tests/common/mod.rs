@@ -20,6 +20,7 @@ pub fn server_setup(allow_unknown_role: bool) -> ServerSetup {
         style: PluginLineStyle::Quoted,
         migrate_upstream: true,
         allow_unknown_role,
+        session_tokens: None,
     }
 }
 
