@@ -209,6 +209,15 @@ impl MockDuo {
         self.state.requests()
     }
 
+    /// How many requests to `path` (`/auth/v2/auth`) the stand-in has answered so far.
+    pub fn count(&self, path: &str) -> usize {
+        self.state
+            .requests()
+            .iter()
+            .filter(|r| r.path == path)
+            .count()
+    }
+
     pub fn clear_requests(&self) {
         self.state.clear_requests();
     }

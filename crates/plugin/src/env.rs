@@ -43,6 +43,8 @@ pub struct VerifyEnv {
     pub untrusted_ip6: Var,
     pub auth_control_file: Var,
     pub auth_failed_reason_file: Var,
+    /// With `auth-gen-token … external-auth` (see [`crate::session`]).
+    pub session_state: Var,
 }
 
 /// Copy the variables we use out of a NULL-terminated `envp`. A NULL `envp` is an empty one.
@@ -75,6 +77,7 @@ pub unsafe fn scan(envp: *const *const c_char) -> VerifyEnv {
                     b"auth_failed_reason_file",
                     &mut env.auth_failed_reason_file,
                 )
+                || take(entry, b"session_state", &mut env.session_state)
         };
     }
     env
@@ -159,6 +162,7 @@ mod tests {
             b"untrusted_ip=192.0.2.1",
             b"auth_control_file=/tmp/acf",
             b"common_name",
+            b"session_state=Authenticated",
         ]);
         assert_eq!(env.username, Var::Present(b"alice".to_vec()));
         assert!(matches!(&env.password, Var::Present(p) if p.as_bytes().is_empty()));
@@ -166,6 +170,7 @@ mod tests {
         assert_eq!(env.untrusted_ip6, Var::Missing);
         assert_eq!(env.auth_control_file, Var::Present(b"/tmp/acf".to_vec()));
         assert_eq!(env.common_name, Var::Missing);
+        assert_eq!(env.session_state, Var::Present(b"Authenticated".to_vec()));
     }
 
     #[test]

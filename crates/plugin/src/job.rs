@@ -111,6 +111,9 @@ pub fn factor(env: &VerifyEnv) -> Result<Factor, Refusal> {
     let bytes = match &env.password {
         Var::Missing => return Ok(Factor::Auto),
         Var::TooLong => return Err(Refusal::new("Password too long", "password is too long")),
+        // A session token (renegotiation with an expired or invalid one): not the user's, and
+        // never sent to Duo as a passcode.
+        Var::Present(p) if crate::session::is_token(p.as_bytes()) => return Ok(Factor::Auto),
         Var::Present(p) => p.as_bytes(),
     };
     let text = std::str::from_utf8(bytes).map_err(|_| {
@@ -178,6 +181,8 @@ mod tests {
         let mut e = env(b"a", b"");
         e.password = Var::Missing;
         assert_eq!(factor(&e).unwrap(), Factor::Auto);
+        // OpenVPN's session token in the password field (an expired one asks Duo again).
+        assert_eq!(f(b"SESS_ID_AT_aGVsbG8gd29ybGQ=").unwrap(), Factor::Auto);
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub mod log;
 pub mod plugin;
 pub mod runtime;
 pub mod secret;
+pub mod session;
 pub mod task;
 
 pub use entry::{

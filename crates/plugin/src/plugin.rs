@@ -8,11 +8,14 @@ use std::time::Instant;
 use crate::args::{self, Source};
 use crate::deadline;
 use crate::env::{Var, VerifyEnv};
-use crate::ffi::{OPENVPN_PLUGIN_FUNC_DEFERRED, OPENVPN_PLUGIN_FUNC_ERROR};
+use crate::ffi::{
+    OPENVPN_PLUGIN_FUNC_DEFERRED, OPENVPN_PLUGIN_FUNC_ERROR, OPENVPN_PLUGIN_FUNC_SUCCESS,
+};
 use crate::job::Job;
 use crate::limits;
 use crate::log::Logger;
 use crate::runtime::{self, Runtime};
+use crate::session::SessionState;
 use crate::task::{self, Shared};
 
 /// Marks a live handle, so a stale or foreign pointer is refused rather than used.
@@ -21,6 +24,7 @@ const MAGIC: u64 = 0x6475_6f2d_6f76_706e; // "duo-ovpn"
 pub struct Plugin {
     magic: u64,
     log: Logger,
+    username_from: duo::UsernameFrom,
     runtime: Runtime,
 }
 
@@ -90,6 +94,7 @@ impl Plugin {
         Ok(Plugin {
             magic: MAGIC,
             log,
+            username_from: config.username_from,
             runtime,
         })
     }
@@ -100,9 +105,19 @@ impl Plugin {
 
     /// `AUTH_USER_PASS_VERIFY`: hand the copied environment to the runtime and return
     /// `DEFERRED`. Only a missing control file (nothing to answer through) or a dead runtime
-    /// is refused here, synchronously.
+    /// is refused here, synchronously; a renegotiation with a session token OpenVPN found
+    /// valid is allowed here, synchronously, without Duo (see [`crate::session`]): it must not
+    /// wait behind other logins, nor be refused as busy.
     pub fn verify(&self, env: VerifyEnv) -> c_int {
         let received = Instant::now();
+        if SessionState::skips_duo(&env.session_state) {
+            self.log.note(&task::log_line(
+                "allowed: session token still valid",
+                &task::who(&env, self.username_from, Some("session token")),
+                received.elapsed(),
+            ));
+            return OPENVPN_PLUGIN_FUNC_SUCCESS;
+        }
         match &env.auth_control_file {
             Var::Present(p) if !p.is_empty() => {}
             other => {

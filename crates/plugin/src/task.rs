@@ -21,6 +21,7 @@ use duo::{Client, Failmode, UsernameFrom};
 
 use crate::control_file::Answer;
 use crate::deadline;
+use crate::env::VerifyEnv;
 use crate::job::{self, Job};
 use crate::log::{Level, Logger};
 
@@ -59,7 +60,7 @@ pub async fn run(shared: Arc<Shared>, job: Job) {
         return;
     };
     let answer = Answer::new(control, reason_file);
-    let who = who(&job, shared.username_from);
+    let who = who(&job.env, shared.username_from, None);
 
     let verdict = match CatchUnwind(AssertUnwindSafe(decide(&shared, &job))).await {
         Ok(v) => v,
@@ -87,15 +88,19 @@ pub async fn run(shared: Arc<Shared>, job: Job) {
     shared.log.log(level, &line);
 }
 
-/// `user "alice" from 192.0.2.7, factor push`, from the raw job (for every outcome).
-fn who(job: &Job, from: UsernameFrom) -> String {
-    let user = job::username(&job.env, from)
+/// `user "alice" from 192.0.2.7, factor push`, from the raw environment (for every outcome);
+/// `factor` overrides what the password field would say.
+pub fn who(env: &VerifyEnv, from: UsernameFrom, factor: Option<&str>) -> String {
+    let user = job::username(env, from)
         .map(|u| user_for_log(&u))
         .unwrap_or_else(|_| "(none)".into());
-    let ip = job::client_ip(&job.env).unwrap_or_else(|| "unknown address".into());
-    let factor = job::factor(&job.env)
-        .map(|f| f.describe())
-        .unwrap_or_else(|_| "(unusable)".into());
+    let ip = job::client_ip(env).unwrap_or_else(|| "unknown address".into());
+    let factor = match factor {
+        Some(f) => f.to_string(),
+        None => job::factor(env)
+            .map(|f| f.describe())
+            .unwrap_or_else(|_| "(unusable)".into()),
+    };
     format!("user {user} from {ip}, factor {factor}")
 }
 
@@ -114,7 +119,7 @@ fn user_for_log(name: &str) -> String {
 }
 
 /// The outcome first (so a cut line still says what happened), then who and how long.
-fn log_line(outcome: &str, who: &str, elapsed: Duration) -> String {
+pub fn log_line(outcome: &str, who: &str, elapsed: Duration) -> String {
     format!("{outcome}; {who}; {:.1} s", elapsed.as_secs_f64())
 }
 

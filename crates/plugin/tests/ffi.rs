@@ -725,3 +725,77 @@ fn verify_call_cost() {
     );
     unsafe { openvpn_plugin_close_v1(handle) };
 }
+
+/// Session tokens (`auth-gen-token … external-auth`): a renegotiation OpenVPN found
+/// `Authenticated` is allowed at once without asking Duo; every other state asks Duo again,
+/// and the token in the password field never goes to Duo as a passcode.
+#[test]
+fn session_states() {
+    let logs = Logs::capture();
+    let mock = MockDuo::start(MockConfig::default()).unwrap();
+    mock.set_push_delay(Duration::from_millis(100));
+    let dir = tempfile::tempdir().unwrap();
+    let handle = mock_plugin(&mock, dir.path(), Failmode::Secure, UsernameFrom::Username);
+    let token = "SESS_ID_AT_bm90IGEgcmVhbCB0b2tlbiBidXQgc2hhcGVkIGxpa2Ugb25l";
+    let vars = |user: &str, state: &str| {
+        vec![
+            format!("username={user}").into_bytes(),
+            format!("password={token}").into_bytes(),
+            format!("session_state={state}").into_bytes(),
+            b"session_id=AAAAAAAAAAAAAAAA".to_vec(),
+            b"untrusted_ip=192.0.2.20".to_vec(),
+        ]
+    };
+
+    let (env, acf, _afr) = verify_env(dir.path(), &vars(users::APPROVES, "Authenticated"));
+    assert_eq!(func(handle, 5, env.as_ptr()), OPENVPN_PLUGIN_FUNC_SUCCESS);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(mock.requests().len(), 0, "{:?}", mock.requests());
+    assert_eq!(
+        std::fs::read(&acf).unwrap(),
+        b"",
+        "answered by the return value"
+    );
+    let lines = logs.lines();
+    assert_eq!(lines.len(), 2, "{lines:?}"); // ready + the login
+    assert!(
+        lines[1].starts_with(
+            "allowed: session token still valid; user \"alice\" from 192.0.2.20, factor session token; "
+        ),
+        "{lines:?}"
+    );
+
+    // Asked again, each with a push to the default device (alice approves, bob denies): a
+    // state that is not `Authenticated` is never let in on the token alone.
+    let states = [
+        "Expired",
+        "Invalid",
+        "AuthenticatedEmptyUser",
+        "ExpiredEmptyUser",
+        "Initial",
+        "SomethingNew",
+    ];
+    for (user, want) in [(users::APPROVES, '1'), (users::DENIES, '0')] {
+        for state in states {
+            mock.clear_requests();
+            let (env, acf, afr) = verify_env(dir.path(), &vars(user, state));
+            assert_eq!(func(handle, 5, env.as_ptr()), OPENVPN_PLUGIN_FUNC_DEFERRED);
+            let (answer, why) = read_answer(&acf, &afr, Duration::from_secs(10));
+            assert_eq!(answer, want, "{user} {state}: {why}");
+            assert_eq!(mock.count("/auth/v2/auth"), 1, "{user} {state}");
+            let auth = mock
+                .requests()
+                .into_iter()
+                .find(|r| r.path == "/auth/v2/auth")
+                .unwrap();
+            assert!(
+                auth.params.contains(&("factor".into(), "auto".into())),
+                "{user} {state}: {:?}",
+                auth.params
+            );
+        }
+    }
+    unsafe { openvpn_plugin_close_v1(handle) };
+    let text = logs.lines().join("\n");
+    assert!(!text.contains(token), "{text}");
+}
