@@ -1,0 +1,114 @@
+//! OpenVPN 2.6 login flows with the real server and real clients: session tokens
+//! (`auth-gen-token … external-auth`) across renegotiations.
+//!
+//! Needs root and /dev/net/tun; fails saying so unless `DUO_OPENVPN_SKIP_E2E=1`.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use duo::{Failmode, UsernameFrom};
+use duo_mock::{MockConfig, MockDuo, users};
+use testkit::{ClientOptions, Pki, ServerOptions};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn duo_toml(mock: &MockDuo, dir: &Path) -> PathBuf {
+    let mut duo = mock.settings(&dir.join("mock-ca.pem"));
+    duo.failmode = Failmode::Secure;
+    let path = dir.join("duo.toml");
+    testkit::write_duo_toml(
+        &path,
+        &duo::Config {
+            duo,
+            username_from: UsernameFrom::Username,
+        },
+    )
+    .unwrap();
+    path
+}
+
+/// `openvpn --genkey auth-token FILE`, readable by the server before it drops privileges.
+fn token_secret(dir: &Path) -> PathBuf {
+    let path = dir.join("auth-token.key");
+    let status = std::process::Command::new("openvpn")
+        .args(["--genkey", "auth-token"])
+        .arg(&path)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "openvpn --genkey auth-token: {status}");
+    path
+}
+
+/// A server renegotiating every 10 s with session tokens: the client stays connected through
+/// several renegotiations, each answered by its token, and Duo is asked once.
+#[test]
+fn session_tokens_survive_renegotiations_with_one_duo_login() {
+    if !testkit::e2e_enabled() {
+        return;
+    }
+    let _turn = testkit::exclusive();
+    let started = Instant::now();
+    let dir = testkit::workdir().unwrap();
+    let pki = Pki::generate(dir.path(), &[]).unwrap();
+    let mock = MockDuo::start(MockConfig::default()).unwrap();
+    mock.set_push_delay(Duration::from_millis(300));
+    let toml = duo_toml(&mock, dir.path());
+    let secret = token_secret(dir.path());
+    let mut options = ServerOptions::new(&pki, 66, toml);
+    options.client_certs = false;
+    options.extra = vec![
+        // OpenVPN wants the renewal time (default: reneg-sec) at least twice hand-window.
+        "auth-gen-token 3600 120 external-auth".into(),
+        format!("auth-gen-token-secret \"{}\"", secret.display()),
+        // Later lines win: this replaces the harness's `reneg-sec 0`.
+        "reneg-sec 10".into(),
+    ];
+    let mut server = options.start().unwrap();
+
+    let mut c = ClientOptions::new(&pki, &server, users::APPROVES, "push")
+        .start()
+        .unwrap();
+    let o = c.wait_outcome(WAIT);
+    assert!(o.is_connected(), "{o:?}");
+    let renegotiations = 3;
+    assert!(
+        server.wait_for_log(
+            "allowed: session token still valid",
+            renegotiations,
+            Duration::from_secs(12 * renegotiations as u64 + 10)
+        ),
+        "no {renegotiations} renegotiations answered by the token:\n{}",
+        server.log_lines("duo-openvpn:").join("\n")
+    );
+    assert!(c.is_running(), "the client left:\n{}", c.log_text());
+    assert!(!c.log_text().contains("AUTH_FAILED"), "{}", c.log_text());
+    assert_eq!(
+        mock.count("/auth/v2/auth"),
+        1,
+        "Duo asked more than once: {:?}",
+        mock.requests()
+    );
+    let lines = server.log_lines("duo-openvpn: allowed");
+    assert!(
+        lines[0].contains("allowed: Duo push approved")
+            || lines[0].contains("allowed: ") && lines[0].contains("factor push"),
+        "{lines:?}"
+    );
+    let token_lines = server.log_lines("session token still valid");
+    assert!(
+        token_lines
+            .iter()
+            .all(|l| l.contains("user \"alice\" from 127.0.0.1, factor session token")),
+        "{token_lines:?}"
+    );
+    assert!(
+        !server.log_text().contains("SESS_ID_"),
+        "a token in the log"
+    );
+    eprintln!(
+        "session tokens: {} renegotiations without Duo in {:.1} s",
+        token_lines.len(),
+        started.elapsed().as_secs_f64()
+    );
+}
