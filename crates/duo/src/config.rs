@@ -163,6 +163,9 @@ pub struct DuoSettings {
     pub failmode: Failmode,
     /// Upper bound for one whole login.
     pub timeout: Duration,
+    /// A client that could be asked for its factor (CR_TEXT) gets a push at once instead, as
+    /// Access Server's `AUTOPUSH`.
+    pub autopush: bool,
 }
 
 impl DuoSettings {
@@ -175,6 +178,7 @@ impl DuoSettings {
             proxy: None,
             failmode: Failmode::Secure,
             timeout: Duration::from_secs(DEFAULT_TIMEOUT_SECS),
+            autopush: false,
         }
     }
 }
@@ -360,6 +364,7 @@ impl Config {
             "proxy",
             "failmode",
             "timeout_secs",
+            "autopush",
         ];
         let known_openvpn = ["username_from"];
         for (t, name, known) in [
@@ -446,6 +451,12 @@ impl Config {
                 }
             },
         };
+        let autopush = match duo.get("autopush") {
+            None => false,
+            Some(item) => item
+                .as_bool()
+                .ok_or_else(|| err(Some(item), "duo.autopush", "must be true or false".into()))?,
+        };
         let username_from = match table("openvpn")?
             .map(|t| string(t, "openvpn", "username_from"))
             .transpose()?
@@ -472,6 +483,7 @@ impl Config {
                 proxy,
                 failmode,
                 timeout,
+                autopush,
             },
             username_from,
         })
@@ -503,6 +515,8 @@ impl Config {
         set(duo, "proxy", d.proxy.as_ref().map(value));
         set(duo, "failmode", Some(value(d.failmode.as_str())));
         set(duo, "timeout_secs", Some(value(d.timeout.as_secs() as i64)));
+        // Written only when on, so a file without it renders as before.
+        set(duo, "autopush", d.autopush.then(|| value(true)));
         let ovpn = doc.entry("openvpn").or_insert(toml_edit::table());
         set(
             ovpn,
@@ -543,6 +557,22 @@ mod tests {
         format!(
             "# mine\n[duo]\nikey = \"{IKEY}\"\nskey = \"{SKEY}\"\nhost = \"api-abc.duosecurity.com\"\n"
         )
+    }
+
+    #[test]
+    fn autopush() {
+        let c = Config::parse(&good()).unwrap();
+        assert!(!c.duo.autopush, "off unless asked for");
+        // Off renders without the key, so an existing file keeps its bytes.
+        assert!(!c.render(Some(&good())).unwrap().contains("autopush"));
+        let on = Config::parse(&(good() + "autopush = true\n")).unwrap();
+        assert!(on.duo.autopush);
+        let text = on.render(None).unwrap();
+        assert!(Config::parse(&text).unwrap().duo.autopush, "{text}");
+        let e = Config::parse(&(good() + "autopush = \"yes\"\n")).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("duo.autopush"));
+        assert_eq!(e.line, Some(6));
+        assert!(e.to_string().contains("true or false"), "{e}");
     }
 
     #[test]

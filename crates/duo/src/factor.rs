@@ -146,9 +146,44 @@ impl StaticChallenge {
     }
 }
 
+/// The answer to a CR_TEXT prompt (`crresponse`, base64 as the client sent it): the same
+/// grammar as the password field; nothing typed is an automatic push. The error never
+/// carries the answer.
+pub fn from_cr_response(b64: &[u8]) -> Result<Factor, String> {
+    let b64 = b64.trim_ascii();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .map_err(|_| "the answer to the Duo prompt is not valid base64".to_string())?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| "the answer to the Duo prompt is not UTF-8".to_string())?;
+    Ok(Factor::parse(&text))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cr_responses() {
+        assert_eq!(from_cr_response(b"").unwrap(), Factor::Auto);
+        assert_eq!(from_cr_response(b"cHVzaA==").unwrap(), Factor::Push(None));
+        assert_eq!(
+            from_cr_response(b"cGhvbmUy").unwrap(),
+            Factor::Phone(Some(2))
+        );
+        assert_eq!(
+            from_cr_response(b"MTIzNDU2").unwrap(),
+            Factor::Passcode("123456".into())
+        );
+        assert_eq!(
+            from_cr_response(b"cHVzaA==\r\n").unwrap(),
+            Factor::Push(None)
+        );
+        assert_eq!(from_cr_response(b"ICA=").unwrap(), Factor::Auto);
+        let e = from_cr_response(b"%%%").unwrap_err();
+        assert!(!e.contains("%%%"), "{e}");
+        assert!(from_cr_response(b"/w==").is_err());
+    }
 
     fn dev(id: &str, caps: &[&str]) -> Device {
         Device {
