@@ -9,15 +9,18 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use crate::env;
 use crate::ffi::{
-    self, FuncIn, FuncReturn, OPENVPN_PLUGIN_AUTH_USER_PASS_VERIFY, OPENVPN_PLUGIN_FUNC_ERROR,
-    OPENVPN_PLUGIN_FUNC_SUCCESS, OpenIn, OpenReturn,
+    self, FuncIn, FuncReturn, OPENVPN_PLUGIN_AUTH_USER_PASS_VERIFY,
+    OPENVPN_PLUGIN_CLIENT_CRRESPONSE, OPENVPN_PLUGIN_FUNC_ERROR, OPENVPN_PLUGIN_FUNC_SUCCESS,
+    OpenIn, OpenReturn,
 };
 use crate::log::Logger;
 use crate::plugin::Plugin;
 use crate::task::panic_message;
 
-/// The events we ask for.
+/// The events we need.
 const WANTED: c_int = ffi::mask(OPENVPN_PLUGIN_AUTH_USER_PASS_VERIFY);
+/// Asked for too when OpenVPN offers it (2.6, structver 5): the answers to CR_TEXT prompts.
+const CRRESPONSE: c_int = ffi::mask(OPENVPN_PLUGIN_CLIENT_CRRESPONSE);
 /// At most this many `plugin` line arguments are read (OpenVPN allows 16 tokens per line).
 const MAX_ARGS: usize = 64;
 
@@ -76,10 +79,16 @@ unsafe fn open(structver: c_int, args: *const OpenIn, ret: *mut OpenReturn) -> c
         }
     };
     match Plugin::open(&words, log, version.as_deref()) {
-        Ok(plugin) => {
+        Ok(mut plugin) => {
+            // Requesting an event OpenVPN does not offer is fatal to it: only what it offers.
+            let mut mask = WANTED;
+            if structver >= ffi::STRUCTVER_CURRENT && offered & CRRESPONSE != 0 {
+                mask |= CRRESPONSE;
+                plugin.enable_crtext();
+            }
             // SAFETY: as above. OpenVPN treats a NULL handle as fatal; a Box never is NULL.
             unsafe {
-                (*ret).type_mask = WANTED & offered;
+                (*ret).type_mask = mask & offered;
                 (*ret).handle = Box::into_raw(Box::new(plugin)) as *mut c_void;
             }
             OPENVPN_PLUGIN_FUNC_SUCCESS
@@ -152,13 +161,18 @@ unsafe fn func(structver: c_int, args: *const FuncIn) -> c_int {
     if !plugin.is_valid() {
         return OPENVPN_PLUGIN_FUNC_ERROR;
     }
-    if a.event_type != OPENVPN_PLUGIN_AUTH_USER_PASS_VERIFY {
+    match a.event_type {
+        OPENVPN_PLUGIN_AUTH_USER_PASS_VERIFY => {
+            // SAFETY: envp is NULL or a NULL-terminated array of C strings valid for the call.
+            plugin.verify(unsafe { env::scan(a.envp) })
+        }
+        OPENVPN_PLUGIN_CLIENT_CRRESPONSE => {
+            // SAFETY: as above.
+            plugin.cr_response(unsafe { env::scan(a.envp) })
+        }
         // Never requested; refusing is the safe answer for any event that could be an auth.
-        return OPENVPN_PLUGIN_FUNC_ERROR;
+        _ => OPENVPN_PLUGIN_FUNC_ERROR,
     }
-    // SAFETY: envp is NULL or a NULL-terminated array of C strings valid for the call.
-    let env = unsafe { env::scan(a.envp) };
-    plugin.verify(env)
 }
 
 /// # Safety

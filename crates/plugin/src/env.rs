@@ -45,6 +45,13 @@ pub struct VerifyEnv {
     pub auth_failed_reason_file: Var,
     /// With `auth-gen-token … external-auth` (see [`crate::session`]).
     pub session_state: Var,
+    /// The pending-auth methods the client offers (`crtext`, see [`crate::crtext`]).
+    pub iv_sso: Var,
+    /// The client program and version (`OpenVPN_GUI_11`), for the log line.
+    pub iv_gui_ver: Var,
+    pub auth_pending_file: Var,
+    /// The answer to a CR_TEXT prompt (`CLIENT_CRRESPONSE` only), base64.
+    pub crresponse: Var<SecretBytes>,
 }
 
 /// Copy the variables we use out of a NULL-terminated `envp`. A NULL `envp` is an empty one.
@@ -78,6 +85,10 @@ pub unsafe fn scan(envp: *const *const c_char) -> VerifyEnv {
                     &mut env.auth_failed_reason_file,
                 )
                 || take(entry, b"session_state", &mut env.session_state)
+                || take(entry, b"IV_SSO", &mut env.iv_sso)
+                || take(entry, b"IV_GUI_VER", &mut env.iv_gui_ver)
+                || take(entry, b"auth_pending_file", &mut env.auth_pending_file)
+                || take_secret(entry, b"crresponse", &mut env.crresponse)
         };
     }
     env
@@ -163,6 +174,9 @@ mod tests {
             b"auth_control_file=/tmp/acf",
             b"common_name",
             b"session_state=Authenticated",
+            b"IV_SSO=openurl,crtext",
+            b"auth_pending_file=/tmp/apf",
+            b"crresponse=MTIz",
         ]);
         assert_eq!(env.username, Var::Present(b"alice".to_vec()));
         assert!(matches!(&env.password, Var::Present(p) if p.as_bytes().is_empty()));
@@ -171,6 +185,9 @@ mod tests {
         assert_eq!(env.auth_control_file, Var::Present(b"/tmp/acf".to_vec()));
         assert_eq!(env.common_name, Var::Missing);
         assert_eq!(env.session_state, Var::Present(b"Authenticated".to_vec()));
+        assert_eq!(env.iv_sso, Var::Present(b"openurl,crtext".to_vec()));
+        assert_eq!(env.auth_pending_file, Var::Present(b"/tmp/apf".to_vec()));
+        assert!(matches!(&env.crresponse, Var::Present(p) if p.as_bytes() == b"MTIz"));
     }
 
     #[test]

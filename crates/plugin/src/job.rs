@@ -21,6 +21,8 @@ pub struct Job {
     pub env: VerifyEnv,
     /// When OpenVPN called us: the login's deadline counts from here.
     pub received: Instant,
+    /// The client was asked for its factor (CR_TEXT): it comes in a later `CLIENT_CRRESPONSE`.
+    pub prompted: bool,
 }
 
 /// A login ready to go to Duo.
@@ -129,10 +131,18 @@ pub fn factor(env: &VerifyEnv) -> Result<Factor, Refusal> {
     }
 }
 
-/// Everything Duo needs for this job, or why it is refused outright.
-pub fn prepare(env: &VerifyEnv, from: UsernameFrom) -> Result<Prepared, Refusal> {
+/// Everything Duo needs for this job, or why it is refused outright. `answered`: the factor
+/// the user gave a CR_TEXT prompt, instead of the password field's.
+pub fn prepare(
+    env: &VerifyEnv,
+    from: UsernameFrom,
+    answered: Option<Factor>,
+) -> Result<Prepared, Refusal> {
     let username = username(env, from)?;
-    let factor = factor(env)?;
+    let factor = match answered {
+        Some(f) => f,
+        None => factor(env)?,
+    };
     Ok(Prepared {
         request: LoginRequest {
             username,

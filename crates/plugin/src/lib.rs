@@ -16,6 +16,7 @@
 
 pub mod args;
 pub mod control_file;
+pub mod crtext;
 pub mod deadline;
 pub mod entry;
 pub mod env;

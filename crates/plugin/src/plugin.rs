@@ -1,11 +1,14 @@
 //! The plugin instance behind OpenVPN's handle, in safe Rust: what `open`, the verify call and
 //! `close` do once [`crate::entry`] has copied everything out of C.
 
-use std::ffi::c_int;
+use std::ffi::{OsStr, c_int};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::args::{self, Source};
+use crate::crtext;
 use crate::deadline;
 use crate::env::{Var, VerifyEnv};
 use crate::ffi::{
@@ -14,7 +17,8 @@ use crate::ffi::{
 use crate::job::Job;
 use crate::limits;
 use crate::log::Logger;
-use crate::runtime::{self, Runtime};
+use crate::runtime::{self, Message, Runtime};
+use crate::secret::SecretBytes;
 use crate::session::SessionState;
 use crate::task::{self, Shared};
 
@@ -25,6 +29,13 @@ pub struct Plugin {
     magic: u64,
     log: Logger,
     username_from: duo::UsernameFrom,
+    /// `duo.autopush`: never ask, push at once.
+    autopush: bool,
+    /// OpenVPN gave us `CLIENT_CRRESPONSE` (2.6): clients may be asked (see [`crate::crtext`]).
+    crtext: bool,
+    /// The first line of `auth_pending_file`: the whole login, plus the time OpenVPN may
+    /// take to read its answer.
+    pending_timeout: Duration,
     runtime: Runtime,
 }
 
@@ -95,8 +106,16 @@ impl Plugin {
             magic: MAGIC,
             log,
             username_from: config.username_from,
+            autopush: config.duo.autopush,
+            crtext: false,
+            pending_timeout: login_deadline + deadline::OPENVPN_POLL_LATENCY,
             runtime,
         })
+    }
+
+    /// OpenVPN granted `CLIENT_CRRESPONSE`: answers to a CR_TEXT prompt can reach us.
+    pub fn enable_crtext(&mut self) {
+        self.crtext = true;
     }
 
     pub fn is_valid(&self) -> bool {
@@ -132,11 +151,66 @@ impl Plugin {
                 return OPENVPN_PLUGIN_FUNC_ERROR;
             }
         }
-        if self.runtime.submit(Job { env, received }) {
+        let prompted = self.prompt(&env);
+        if self.runtime.submit(Job {
+            env,
+            received,
+            prompted,
+        }) {
             OPENVPN_PLUGIN_FUNC_DEFERRED
         } else {
             self.log
                 .err("login refused: the background thread is not running");
+            OPENVPN_PLUGIN_FUNC_ERROR
+        }
+    }
+
+    /// Ask this client for its factor (write `auth_pending_file`) when it can be asked and
+    /// typed none. This is the one file written on OpenVPN's thread: OpenVPN reads it as soon
+    /// as the call returns. If it cannot be written the login goes on as today (a push).
+    fn prompt(&self, env: &VerifyEnv) -> bool {
+        if !self.crtext
+            || self.autopush
+            || !crtext::offered(&env.iv_sso)
+            || !crtext::no_factor(&env.password)
+        {
+            return false;
+        }
+        let Var::Present(path) = &env.auth_pending_file else {
+            return false;
+        };
+        let path = Path::new(OsStr::from_bytes(path));
+        match crtext::write_pending(path, &crtext::pending_text(self.pending_timeout)) {
+            Ok(()) => true,
+            Err(e) => {
+                self.log.warn(&format!(
+                    "cannot write {} ({e}): the client is not asked, it gets a push",
+                    path.display()
+                ));
+                false
+            }
+        }
+    }
+
+    /// `CLIENT_CRRESPONSE`: hand the answer to the login waiting for it. OpenVPN ignores what
+    /// this returns; the login answers through its control file.
+    pub fn cr_response(&self, env: VerifyEnv) -> c_int {
+        let control = match env.auth_control_file {
+            Var::Present(p) if !p.is_empty() => p,
+            _ => {
+                self.log
+                    .warn("an answer to the Duo prompt came without auth_control_file: ignored");
+                return OPENVPN_PLUGIN_FUNC_ERROR;
+            }
+        };
+        let response = match env.crresponse {
+            Var::Present(r) => r,
+            // Nothing readable: refused by the login as an unreadable answer.
+            _ => SecretBytes::copy(b"!"),
+        };
+        if self.runtime.send(Message::Answer { control, response }) {
+            OPENVPN_PLUGIN_FUNC_SUCCESS
+        } else {
             OPENVPN_PLUGIN_FUNC_ERROR
         }
     }

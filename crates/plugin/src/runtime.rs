@@ -28,9 +28,13 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use std::collections::HashMap;
+
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::sync::oneshot;
 
 use crate::job::Job;
+use crate::secret::SecretBytes;
 use crate::task::{self, Shared};
 
 /// tokio's blocking pool size: `getaddrinfo` for new connections to one Duo host.
@@ -42,10 +46,20 @@ const KEEP_ALIVE: Duration = Duration::from_secs(365 * 24 * 3600);
 /// How long `open` waits for the thread to report ready.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// What OpenVPN's thread hands the runtime.
+pub enum Message {
+    Login(Job),
+    /// The answer to a CR_TEXT prompt, for the login whose control file is `control`.
+    Answer {
+        control: Vec<u8>,
+        response: SecretBytes,
+    },
+}
+
 pub struct Runtime {
     // Boxed: the channel's blocks then stay small, so a send on OpenVPN's thread does not
     // allocate kilobytes at a time (and trigger malloc consolidation there).
-    jobs: Option<UnboundedSender<Box<Job>>>,
+    jobs: Option<UnboundedSender<Box<Message>>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -78,9 +92,14 @@ impl Runtime {
 
     /// Hand a job to the runtime: never blocks. False if the runtime is gone.
     pub fn submit(&self, job: Job) -> bool {
+        self.send(Message::Login(job))
+    }
+
+    /// Hand a message to the runtime: never blocks. False if the runtime is gone.
+    pub fn send(&self, message: Message) -> bool {
         self.jobs
             .as_ref()
-            .is_some_and(|tx| tx.send(Box::new(job)).is_ok())
+            .is_some_and(|tx| tx.send(Box::new(message)).is_ok())
     }
 
     /// Close the job channel and join the thread (see the module comment for pending logins).
@@ -100,7 +119,7 @@ impl Drop for Runtime {
 
 fn run(
     shared: Arc<Shared>,
-    mut jobs: UnboundedReceiver<Box<Job>>,
+    mut jobs: UnboundedReceiver<Box<Message>>,
     ready: std_mpsc::SyncSender<Result<(), String>>,
 ) {
     let rt = match tokio::runtime::Builder::new_current_thread()
@@ -127,11 +146,62 @@ fn run(
         return;
     }
     rt.block_on(async {
-        while let Some(job) = jobs.recv().await {
-            tokio::spawn(task::run(shared.clone(), *job));
+        // Logins waiting for the answer to their prompt, by control file. Only this loop
+        // touches it, and one channel carries both calls, so a login is always registered
+        // before its answer is looked up.
+        let mut waiting = Waiting::default();
+        while let Some(message) = jobs.recv().await {
+            match *message {
+                Message::Login(job) if job.prompted => {
+                    let (tx, rx) = oneshot::channel();
+                    if let Some(key) = task::control_key(&job) {
+                        waiting.insert(key, tx);
+                    }
+                    tokio::spawn(task::run(shared.clone(), job, Some(rx)));
+                }
+                Message::Login(job) => {
+                    tokio::spawn(task::run(shared.clone(), job, None));
+                }
+                Message::Answer { control, response } => {
+                    if let Some(tx) = waiting.take(&control) {
+                        // A login already over (refused for want of an answer) dropped its end.
+                        let _ = tx.send(response);
+                    } else {
+                        shared.log.warn(
+                            "an answer to the Duo prompt came for no waiting login (it was \
+                             already refused, or never asked): ignored",
+                        );
+                    }
+                }
+            }
         }
     });
     // Dropping `rt` cancels pending logins (each refuses) and joins the blocking pool.
+}
+
+/// The prompted logins' answer channels. Finished logins drop their receiver; their entries
+/// are swept whenever the map has doubled since the last sweep, so it stays as large as the
+/// logins actually waiting.
+#[derive(Default)]
+struct Waiting {
+    map: HashMap<Vec<u8>, oneshot::Sender<SecretBytes>>,
+    sweep_at: usize,
+}
+
+impl Waiting {
+    fn insert(&mut self, key: Vec<u8>, tx: oneshot::Sender<SecretBytes>) {
+        if self.map.len() >= self.sweep_at {
+            self.map.retain(|_, tx| !tx.is_closed());
+            self.sweep_at = (2 * self.map.len()).max(64);
+        }
+        // A key state's control file name is unique while it lives; a reused one replaces a
+        // login that is over anyway.
+        self.map.insert(key, tx);
+    }
+
+    fn take(&mut self, key: &[u8]) -> Option<oneshot::Sender<SecretBytes>> {
+        self.map.remove(key).filter(|tx| !tx.is_closed())
+    }
 }
 
 /// Make the blocking pool start all its threads now, while the process is still root:

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, oneshot};
 use tokio::time::Instant;
 
 use duo::login::{self, Denied, Outcome, Progress};
@@ -21,9 +21,10 @@ use duo::{Client, Failmode, UsernameFrom};
 
 use crate::control_file::Answer;
 use crate::deadline;
-use crate::env::VerifyEnv;
+use crate::env::{Var, VerifyEnv};
 use crate::job::{self, Job};
 use crate::log::{Level, Logger};
+use crate::secret::SecretBytes;
 
 /// What every login task shares: built once in `open`.
 pub struct Shared {
@@ -54,22 +55,30 @@ struct Verdict {
     level: Level,
 }
 
-pub async fn run(shared: Arc<Shared>, job: Job) {
+pub async fn run(
+    shared: Arc<Shared>,
+    job: Job,
+    prompt_answer: Option<oneshot::Receiver<SecretBytes>>,
+) {
     let Some((control, reason_file)) = job::answer_files(&job.env) else {
         // The verify call checked this; nothing to answer if it is somehow gone.
         return;
     };
     let answer = Answer::new(control, reason_file);
-    let who = who(&job.env, shared.username_from, None);
 
-    let verdict = match CatchUnwind(AssertUnwindSafe(decide(&shared, &job))).await {
+    let (verdict, who) = match CatchUnwind(AssertUnwindSafe(login(&shared, &job, prompt_answer)))
+        .await
+    {
         Ok(v) => v,
-        Err(panic) => Verdict {
-            permit: false,
-            reason: "Duo login failed: internal error in the VPN server's Duo plugin".into(),
-            line: format!("denied: internal error ({})", panic_message(&*panic)),
-            level: Level::Err,
-        },
+        Err(panic) => (
+            Verdict {
+                permit: false,
+                reason: "Duo login failed: internal error in the VPN server's Duo plugin".into(),
+                line: format!("denied: internal error ({})", panic_message(&*panic)),
+                level: Level::Err,
+            },
+            who(&job.env, shared.username_from, None),
+        ),
     };
     let elapsed = job.received.elapsed();
     let written = if verdict.permit {
@@ -78,6 +87,7 @@ pub async fn run(shared: Arc<Shared>, job: Job) {
         answer.deny(&verdict.reason)
     };
     let mut line = log_line(&verdict.line, &who, elapsed);
+    line.push_str(&client_part(&job.env));
     let mut level = verdict.level;
     if let Err(e) = written {
         line.push_str(&format!(
@@ -86,6 +96,96 @@ pub async fn run(shared: Arc<Shared>, job: Job) {
         level = Level::Warn;
     }
     shared.log.log(level, &line);
+}
+
+/// The key joining a prompted login to its `CLIENT_CRRESPONSE`: its control file's path.
+pub fn control_key(job: &Job) -> Option<Vec<u8>> {
+    match &job.env.auth_control_file {
+        Var::Present(p) if !p.is_empty() => Some(p.clone()),
+        _ => None,
+    }
+}
+
+/// The decision and the "who" part of the log line. A prompted login first waits for the
+/// user's answer, at most until the part of the login preauth and auth need is all that is
+/// left (the same reserve as admission, [`deadline::admission_reserve`]).
+async fn login(
+    shared: &Shared,
+    job: &Job,
+    prompt_answer: Option<oneshot::Receiver<SecretBytes>>,
+) -> (Verdict, String) {
+    let from = shared.username_from;
+    let Some(rx) = prompt_answer else {
+        return (decide(shared, job, None).await, who(&job.env, from, None));
+    };
+    let received = Instant::from_std(job.received);
+    let answer_by = received + shared.deadline - deadline::admission_reserve(shared.deadline);
+    let refused = |line: String, reason: &str, level: Level| Verdict {
+        permit: false,
+        reason: reason.to_string(),
+        line,
+        level,
+    };
+    match tokio::time::timeout_at(answer_by, rx).await {
+        Ok(Ok(response)) => match duo::factor::from_cr_response(response.as_bytes()) {
+            Ok(factor) => {
+                let who = who(
+                    &job.env,
+                    from,
+                    Some(&format!("{} via CR_TEXT", factor.describe())),
+                );
+                (decide(shared, job, Some(factor)).await, who)
+            }
+            Err(m) => (
+                refused(
+                    format!("denied before asking Duo: {m}"),
+                    "Unreadable answer to the Duo prompt",
+                    Level::Warn,
+                ),
+                who(&job.env, from, Some("unreadable, via CR_TEXT")),
+            ),
+        },
+        // Only at shutdown, or when OpenVPN reused this control file for a newer login.
+        Ok(Err(_)) => (
+            refused(
+                "denied: the login was abandoned before the Duo prompt was answered".into(),
+                "No answer to the Duo prompt",
+                Level::Note,
+            ),
+            who(&job.env, from, Some("none, via CR_TEXT")),
+        ),
+        Err(_) => (
+            refused(
+                format!(
+                    "denied: no answer to the Duo prompt within {:.0} s",
+                    (answer_by - received).as_secs_f64()
+                ),
+                "No answer to the Duo prompt in time",
+                Level::Note,
+            ),
+            who(&job.env, from, Some("none, via CR_TEXT")),
+        ),
+    }
+}
+
+/// `; client OpenVPN_GUI_11, sso openurl,webauth,crtext` when the client said what it is
+/// (which logins could be asked, for `status`); nothing otherwise.
+fn client_part(env: &VerifyEnv) -> String {
+    let show = |v: &Var| match v {
+        Var::Present(b) if !b.is_empty() => {
+            let s = String::from_utf8_lossy(b);
+            Some(s.chars().take(64).collect::<String>())
+        }
+        _ => None,
+    };
+    match (show(&env.iv_gui_ver), show(&env.iv_sso)) {
+        (None, None) => String::new(),
+        (gui, sso) => format!(
+            "; client {}, sso {}",
+            gui.as_deref().unwrap_or("unknown"),
+            sso.as_deref().unwrap_or("none")
+        ),
+    }
 }
 
 /// `user "alice" from 192.0.2.7, factor push`, from the raw environment (for every outcome);
@@ -123,8 +223,8 @@ pub fn log_line(outcome: &str, who: &str, elapsed: Duration) -> String {
     format!("{outcome}; {who}; {:.1} s", elapsed.as_secs_f64())
 }
 
-async fn decide(shared: &Shared, job: &Job) -> Verdict {
-    let prepared = match job::prepare(&job.env, shared.username_from) {
+async fn decide(shared: &Shared, job: &Job, answered: Option<duo::Factor>) -> Verdict {
+    let prepared = match job::prepare(&job.env, shared.username_from, answered) {
         Ok(p) => p,
         Err(r) => {
             return Verdict {

@@ -29,6 +29,7 @@ const IKEY: &str = "DIWJ8X6AEYOR5OMC6TQ1";
 const SKEY: &str = "Zh5eGmUq9zpfQnyUIu5OL9iWoMMv5ZNmk3zLJ4Ep";
 const ALL_EVENTS: c_int = (1 << 16) - 1;
 const VERIFY: c_int = ffi::mask(OPENVPN_PLUGIN_AUTH_USER_PASS_VERIFY);
+const CRRESPONSE: c_int = ffi::mask(ffi::OPENVPN_PLUGIN_CLIENT_CRRESPONSE);
 
 fn write_config(dir: &Path, text: &str) -> String {
     let p = dir.join("duo.toml");
@@ -108,7 +109,7 @@ fn opens_asks_only_for_verify_and_closes_its_threads() {
     assert_eq!(our_threads(), 0);
     let (code, mask, handle) = open(ffi::STRUCTVER_CURRENT, ALL_EVENTS, &[&config]);
     assert_eq!(code, OPENVPN_PLUGIN_FUNC_SUCCESS, "{:?}", logs.lines());
-    assert_eq!(mask, VERIFY);
+    assert_eq!(mask, VERIFY | CRRESPONSE);
     assert!(!handle.is_null());
     let ready = logs.lines();
     assert_eq!(ready.len(), 1, "{ready:?}");
@@ -135,6 +136,27 @@ fn opens_asks_only_for_verify_and_closes_its_threads() {
     }
     unsafe { openvpn_plugin_close_v1(handle) };
     assert_eq!(our_threads(), 0, "close must join every thread");
+}
+
+/// `CLIENT_CRRESPONSE` only from an OpenVPN that offers it (2.6, structver 5): asking for an
+/// event OpenVPN does not offer is fatal to it.
+#[test]
+fn asks_for_crresponse_only_where_offered() {
+    let logs = Logs::capture();
+    let dir = tempfile::tempdir().unwrap();
+    let config = offline_config(dir.path());
+    for (structver, offered, want) in [
+        (5, ALL_EVENTS, VERIFY | CRRESPONSE),
+        (5, ALL_EVENTS & !CRRESPONSE, VERIFY),
+        (4, ALL_EVENTS, VERIFY),
+        (5, VERIFY, VERIFY),
+    ] {
+        let (code, mask, handle) = open(structver, offered, &[&config]);
+        assert_eq!(code, OPENVPN_PLUGIN_FUNC_SUCCESS, "{:?}", logs.lines());
+        assert_eq!(mask, want, "structver {structver}, offered {offered:#x}");
+        assert_eq!(mask & !offered, 0);
+        unsafe { openvpn_plugin_close_v1(handle) };
+    }
 }
 
 #[test]
@@ -798,4 +820,270 @@ fn session_states() {
     unsafe { openvpn_plugin_close_v1(handle) };
     let text = logs.lines().join("\n");
     assert!(!text.contains(token), "{text}");
+}
+
+/// A plugin for the stand-in with its settings adjusted by `adjust`, user name from `username`.
+fn mock_plugin_adjusted(
+    mock: &MockDuo,
+    dir: &Path,
+    adjust: impl FnOnce(&mut duo::DuoSettings),
+) -> *mut c_void {
+    let mut settings = mock.settings(&dir.join("ca.pem"));
+    settings.timeout = Duration::from_secs(8);
+    adjust(&mut settings);
+    let text = duo::Config {
+        duo: settings,
+        username_from: UsernameFrom::Username,
+    }
+    .render(None)
+    .unwrap();
+    let config = write_config(dir, &text);
+    let (code, _, handle) = open(5, ALL_EVENTS, &[&config]);
+    assert_eq!(code, OPENVPN_PLUGIN_FUNC_SUCCESS);
+    handle
+}
+
+/// One login as OpenVPN 2.6 starts it: the verify environment (with an empty
+/// `auth_pending_file`, as OpenVPN pre-creates it), and the three files.
+struct Login26 {
+    env: CStrings,
+    acf: std::path::PathBuf,
+    afr: std::path::PathBuf,
+    apf: std::path::PathBuf,
+}
+
+fn login26(dir: &Path, user: &str, password: &str, sso: Option<&str>) -> Login26 {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let apf = dir.join(format!("apf26-{n}"));
+    std::fs::write(&apf, b"").unwrap();
+    let mut vars = vec![
+        format!("username={user}").into_bytes(),
+        format!("password={password}").into_bytes(),
+        b"untrusted_ip=192.0.2.30".to_vec(),
+        b"IV_GUI_VER=OpenVPN_GUI_11".to_vec(),
+        format!("auth_pending_file={}", apf.display()).into_bytes(),
+    ];
+    if let Some(s) = sso {
+        vars.push(format!("IV_SSO={s}").into_bytes());
+    }
+    let (env, acf, afr) = verify_env(dir, &vars);
+    Login26 { env, acf, afr, apf }
+}
+
+/// The `CLIENT_CRRESPONSE` call for `login`, answering `typed`.
+fn cr_response(handle: *mut c_void, login: &Login26, typed: &str) -> c_int {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(typed);
+    let env = CStrings::new(&[
+        "username=ignored",
+        &format!("crresponse={b64}"),
+        &format!("auth_control_file={}", login.acf.display()),
+        &format!("auth_failed_reason_file={}", login.afr.display()),
+    ]);
+    func(handle, ffi::OPENVPN_PLUGIN_CLIENT_CRRESPONSE, env.as_ptr())
+}
+
+fn pending_prompt(apf: &Path) -> String {
+    String::from_utf8(std::fs::read(apf).unwrap()).unwrap()
+}
+
+/// CR_TEXT: a client offering `crtext` with nothing in its password field is asked (the
+/// pending file is there when verify returns); its answer, in a second call, is the factor.
+/// Clients without crtext, and users who typed a factor, are not asked.
+#[test]
+fn the_client_is_asked_for_its_factor() {
+    let logs = Logs::capture();
+    let mock = MockDuo::start(MockConfig::default()).unwrap();
+    mock.set_push_delay(Duration::from_millis(100));
+    let dir = tempfile::tempdir().unwrap();
+    let handle = mock_plugin_adjusted(&mock, dir.path(), |_| {});
+    let prompt = format!(
+        "{}\ncrtext\nCR_TEXT:R,E:{}",
+        8 + 9,
+        duo_openvpn_plugin::crtext::PROMPT
+    );
+    let code = users::PASSCODES[1];
+    // (user, password field, IV_SSO, the answer typed at the prompt (None: not asked),
+    //  control byte, reason, Duo factor)
+    let cases: Vec<(&str, &str, Option<&str>, Option<&str>, char, &str, &str)> = vec![
+        (
+            users::APPROVES,
+            "",
+            Some("openurl,webauth,crtext"),
+            Some(""),
+            '1',
+            "",
+            "auto",
+        ),
+        (
+            users::APPROVES,
+            "",
+            Some("crtext"),
+            Some(code),
+            '1',
+            "",
+            "passcode",
+        ),
+        (
+            users::APPROVES,
+            "",
+            Some("crtext"),
+            Some("push"),
+            '1',
+            "",
+            "push",
+        ),
+        (
+            users::DENIES,
+            "",
+            Some("crtext"),
+            Some(""),
+            '0',
+            "Duo push denied",
+            "auto",
+        ),
+        (
+            users::APPROVES,
+            "push",
+            Some("crtext"),
+            None,
+            '1',
+            "",
+            "push",
+        ),
+        (users::APPROVES, "", Some("webauth"), None, '1', "", "auto"),
+        (users::APPROVES, "", None, None, '1', "", "auto"),
+    ];
+    for (user, password, sso, typed, want, reason, factor) in &cases {
+        mock.clear_requests();
+        let l = login26(dir.path(), user, password, *sso);
+        let t = Instant::now();
+        assert_eq!(
+            func(handle, 5, l.env.as_ptr()),
+            OPENVPN_PLUGIN_FUNC_DEFERRED
+        );
+        assert!(t.elapsed() < Duration::from_millis(50), "verify blocked");
+        let what = format!("{user} {password:?} {sso:?} {typed:?}");
+        match typed {
+            Some(typed) => {
+                // Written before the call returned: OpenVPN reads it at once.
+                assert_eq!(pending_prompt(&l.apf), prompt, "{what}");
+                std::thread::sleep(Duration::from_millis(200));
+                assert_eq!(
+                    mock.requests().len(),
+                    0,
+                    "{what}: Duo asked before the answer"
+                );
+                assert_eq!(std::fs::read(&l.acf).unwrap(), b"", "{what}");
+                assert_eq!(cr_response(handle, &l, typed), OPENVPN_PLUGIN_FUNC_SUCCESS);
+            }
+            None => assert_eq!(pending_prompt(&l.apf), "", "{what}: asked"),
+        }
+        let (answer, why) = read_answer(&l.acf, &l.afr, Duration::from_secs(10));
+        assert_eq!((answer, why.as_str()), (*want, *reason), "{what}");
+        let auth = mock
+            .requests()
+            .into_iter()
+            .find(|r| r.path == "/auth/v2/auth")
+            .unwrap();
+        assert!(
+            auth.params.contains(&("factor".into(), factor.to_string())),
+            "{what}: {:?}",
+            auth.params
+        );
+    }
+
+    // An answer that is not base64 is refused without asking Duo.
+    mock.clear_requests();
+    let l = login26(dir.path(), users::APPROVES, "", Some("crtext"));
+    assert_eq!(
+        func(handle, 5, l.env.as_ptr()),
+        OPENVPN_PLUGIN_FUNC_DEFERRED
+    );
+    let env = CStrings::new(&[
+        "crresponse=%%%not base64%%%",
+        &format!("auth_control_file={}", l.acf.display()),
+    ]);
+    func(handle, ffi::OPENVPN_PLUGIN_CLIENT_CRRESPONSE, env.as_ptr());
+    let (answer, why) = read_answer(&l.acf, &l.afr, Duration::from_secs(10));
+    assert_eq!(
+        (answer, why.as_str()),
+        ('0', "Unreadable answer to the Duo prompt")
+    );
+    assert_eq!(mock.count("/auth/v2/auth"), 0);
+
+    // An answer for no waiting login is ignored, with a line.
+    let stray = login26(dir.path(), users::APPROVES, "", Some("crtext"));
+    cr_response(handle, &stray, "push");
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(std::fs::read(&stray.acf).unwrap(), b"");
+    unsafe { openvpn_plugin_close_v1(handle) };
+
+    let text = logs.lines().join("\n");
+    assert!(text.contains("for no waiting login"), "{text}");
+    let asked = logs
+        .lines()
+        .into_iter()
+        .filter(|l| l.contains("via CR_TEXT"))
+        .collect::<Vec<_>>();
+    assert_eq!(asked.len(), 5, "{text}");
+    assert!(
+        asked[1].contains("user \"alice\" from 192.0.2.30, factor passcode via CR_TEXT; "),
+        "{text}"
+    );
+    assert!(
+        asked[0].ends_with("; client OpenVPN_GUI_11, sso openurl,webauth,crtext"),
+        "{text}"
+    );
+    assert!(!text.contains(code), "the passcode in the log:\n{text}");
+}
+
+/// A client that never answers is refused with a reason before OpenVPN's deadline, and
+/// `autopush` never asks.
+#[test]
+fn an_unanswered_prompt_is_refused_and_autopush_never_asks() {
+    let logs = Logs::capture();
+    let mock = MockDuo::start(MockConfig::default()).unwrap();
+    mock.set_push_delay(Duration::from_millis(100));
+    let dir = tempfile::tempdir().unwrap();
+    let handle = mock_plugin_adjusted(&mock, dir.path(), |s| s.timeout = Duration::from_secs(5));
+    let l = login26(dir.path(), users::APPROVES, "", Some("crtext"));
+    let t = Instant::now();
+    assert_eq!(
+        func(handle, 5, l.env.as_ptr()),
+        OPENVPN_PLUGIN_FUNC_DEFERRED
+    );
+    assert!(!pending_prompt(&l.apf).is_empty());
+    let (answer, why) = read_answer(&l.acf, &l.afr, Duration::from_secs(10));
+    assert_eq!(
+        (answer, why.as_str()),
+        ('0', "No answer to the Duo prompt in time")
+    );
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    assert_eq!(mock.requests().len(), 0);
+    // The answer arriving late changes nothing.
+    cr_response(handle, &l, "push");
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(std::fs::read(&l.acf).unwrap(), b"0");
+    unsafe { openvpn_plugin_close_v1(handle) };
+    assert!(
+        logs.lines()
+            .iter()
+            .any(|l| l.starts_with("denied: no answer to the Duo prompt within 2 s")),
+        "{:?}",
+        logs.lines()
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let handle = mock_plugin_adjusted(&mock, dir.path(), |s| s.autopush = true);
+    let l = login26(dir.path(), users::APPROVES, "", Some("crtext"));
+    assert_eq!(
+        func(handle, 5, l.env.as_ptr()),
+        OPENVPN_PLUGIN_FUNC_DEFERRED
+    );
+    assert_eq!(pending_prompt(&l.apf), "", "asked despite autopush");
+    let (answer, why) = read_answer(&l.acf, &l.afr, Duration::from_secs(10));
+    assert_eq!(answer, '1', "{why}");
+    unsafe { openvpn_plugin_close_v1(handle) };
 }
