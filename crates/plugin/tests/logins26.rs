@@ -112,3 +112,114 @@ fn session_tokens_survive_renegotiations_with_one_duo_login() {
         started.elapsed().as_secs_f64()
     );
 }
+
+fn expect_connected(c: &mut testkit::Client, what: &str) {
+    let o = c.wait_outcome(WAIT);
+    assert!(o.is_connected(), "{what}: {o:?}");
+}
+
+fn expect_refused(c: &mut testkit::Client, reason: &str, within: Duration, what: &str) {
+    match c.wait_outcome(within) {
+        testkit::Outcome::AuthFailed(line) => assert!(
+            line.contains(&format!("AUTH_FAILED,{reason}")),
+            "{what}: expected the reason {reason:?} in {line:?}"
+        ),
+        o => panic!("{what}: expected AUTH_FAILED, got {o:?}"),
+    }
+}
+
+/// CR_TEXT with real 2.6 clients driven through their management interface as OpenVPN GUI
+/// drives them: asked, then push approved, push denied, a passcode; a typed `push` is not
+/// asked; a client without crtext gets the automatic push; a user who never answers is
+/// refused with a reason before OpenVPN's deadline.
+#[test]
+fn the_client_asks_for_the_second_factor() {
+    if !testkit::e2e_enabled() {
+        return;
+    }
+    let _turn = testkit::exclusive();
+    let started = Instant::now();
+    let dir = testkit::workdir().unwrap();
+    let pki = Pki::generate(dir.path(), &[]).unwrap();
+    let mock = MockDuo::start(MockConfig::default()).unwrap();
+    mock.set_push_delay(Duration::from_millis(500));
+    let toml = duo_toml(&mock, dir.path());
+    let mut options = ServerOptions::new(&pki, 67, toml);
+    options.client_certs = false;
+    let server = options.start().unwrap();
+    let prompt = format!("CR_TEXT:R,E:{}", duo_openvpn_plugin::crtext::PROMPT);
+    let passcode = users::PASSCODES[2];
+    let asked = |user: &str, answer: Option<&str>| {
+        testkit::CrTextClient::start(ClientOptions::new(&pki, &server, user, ""), answer).unwrap()
+    };
+    let hand_window = duo_openvpn_plugin::deadline::OPENVPN_HAND_WINDOW;
+
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut c = asked(users::APPROVES, Some(""));
+            expect_connected(&mut c.client, "asked, Enter: push approved");
+            assert_eq!(c.prompts(), vec![prompt.clone()]);
+        });
+        s.spawn(|| {
+            let mut c = asked(users::DENIES, Some(""));
+            expect_refused(&mut c.client, "Duo push denied", WAIT, "asked, push denied");
+            assert_eq!(c.prompts(), vec![prompt.clone()]);
+        });
+        s.spawn(|| {
+            let mut c = asked("user21", Some(passcode));
+            expect_connected(&mut c.client, "asked, a passcode");
+        });
+        s.spawn(|| {
+            let mut c = testkit::CrTextClient::start(
+                ClientOptions::new(&pki, &server, "user22", "push"),
+                Some("123"),
+            )
+            .unwrap();
+            expect_connected(&mut c.client, "typed push, crtext");
+            assert!(c.prompts().is_empty(), "asked again: {:?}", c.prompts());
+        });
+        s.spawn(|| {
+            let mut c = ClientOptions::new(&pki, &server, "user23", "")
+                .start()
+                .unwrap();
+            expect_connected(&mut c, "no crtext, empty password: automatic push");
+        });
+        s.spawn(|| {
+            let t = Instant::now();
+            let mut c = asked("user24", None);
+            expect_refused(
+                &mut c.client,
+                "No answer to the Duo prompt in time",
+                hand_window + Duration::from_secs(10),
+                "asked, never answered",
+            );
+            assert!(t.elapsed() < hand_window, "{:?}", t.elapsed());
+            assert_eq!(c.prompts(), vec![prompt.clone()]);
+        });
+    });
+    let via = server.log_lines("via CR_TEXT");
+    assert_eq!(
+        via.len(),
+        4,
+        "{}",
+        server.log_lines("duo-openvpn:").join("\n")
+    );
+    assert_eq!(
+        server
+            .log_lines("duo-openvpn: allowed")
+            .iter()
+            .filter(|l| l.contains("factor passcode via CR_TEXT"))
+            .count(),
+        1
+    );
+    assert!(
+        via.iter()
+            .all(|l| l.contains("; client unknown, sso crtext")),
+        "{via:?}"
+    );
+    assert!(
+        !server.log_text().contains(passcode),
+        "the passcode in the log"
+    );
+    eprintln!("CR_TEXT logins: {:.1} s", started.elapsed().as_secs_f64());
+}

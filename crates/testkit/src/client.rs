@@ -136,6 +136,16 @@ impl ClientOptions {
 
     /// Start the client and answer its prompts in the background.
     pub fn start(self) -> io::Result<Client> {
+        let (user, password) = (self.username.clone(), self.wire_password());
+        self.start_with(move |port, stop| answer_prompts(port, &user, &password, &stop))
+    }
+
+    /// Start the client; `talk(management port, stop)` runs on its own thread and drives the
+    /// management interface until `stop` is set.
+    pub(crate) fn start_with(
+        self,
+        talk: impl FnOnce(u16, Arc<AtomicBool>) + Send + 'static,
+    ) -> io::Result<Client> {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let dir = self.dir.join(format!("{id}-{}", sanitize(&self.username)));
         fs::create_dir_all(&dir)?;
@@ -157,8 +167,7 @@ impl ClientOptions {
         let stop = Arc::new(AtomicBool::new(false));
         let answerer = {
             let stop = stop.clone();
-            let (user, password) = (self.username.clone(), self.wire_password());
-            std::thread::spawn(move || answer_prompts(mgmt_port, &user, &password, &stop))
+            std::thread::spawn(move || talk(mgmt_port, stop))
         };
         Ok(Client {
             child,
@@ -241,6 +250,28 @@ impl Drop for Client {
 /// Talk to the client's management interface until told to stop: release the hold, type the
 /// user name and password whenever asked.
 fn answer_prompts(port: u16, user: &str, password: &str, stop: &AtomicBool) {
+    converse(port, stop, |line| {
+        if line.starts_with(">HOLD:") {
+            Some("hold release\n".to_string())
+        } else if line.starts_with(">PASSWORD:Need 'Auth'") {
+            Some(format!(
+                "username \"Auth\" {}\npassword \"Auth\" {}\n",
+                quote(user),
+                quote(password)
+            ))
+        } else {
+            None
+        }
+    })
+}
+
+/// Connect to the management interface (for 30 s at most) and answer each line it sends with
+/// what `reply` returns, until `stop` is set or the client goes away.
+pub(crate) fn converse(
+    port: u16,
+    stop: &AtomicBool,
+    mut reply: impl FnMut(&str) -> Option<String>,
+) {
     let end = Instant::now() + Duration::from_secs(30);
     let stream = loop {
         if stop.load(Ordering::Relaxed) || Instant::now() > end {
@@ -261,18 +292,7 @@ fn answer_prompts(port: u16, user: &str, password: &str, stop: &AtomicBool) {
         match reader.read_line(&mut line) {
             Ok(0) => return,
             Ok(_) => {
-                let reply = if line.starts_with(">HOLD:") {
-                    Some("hold release\n".to_string())
-                } else if line.starts_with(">PASSWORD:Need 'Auth'") {
-                    Some(format!(
-                        "username \"Auth\" {}\npassword \"Auth\" {}\n",
-                        quote(user),
-                        quote(password)
-                    ))
-                } else {
-                    None
-                };
-                if let Some(r) = reply
+                if let Some(r) = reply(line.trim_end())
                     && writer.write_all(r.as_bytes()).is_err()
                 {
                     return;
