@@ -52,8 +52,17 @@ fn new_token_key() -> Result<Vec<u8>, String> {
     let mut key = [0u8; 128];
     let mut got = 0;
     while got < key.len() {
+        // The system call, not glibc's getrandom() (glibc 2.25): the packages are linked for
+        // glibc 2.17 (packaging/build-packages), where that symbol does not exist.
         // SAFETY: the pointer and length describe the unfilled rest of `key`.
-        let n = unsafe { libc::getrandom(key[got..].as_mut_ptr().cast(), key.len() - got, 0) };
+        let n = unsafe {
+            libc::syscall(
+                libc::SYS_getrandom,
+                key[got..].as_mut_ptr(),
+                key.len() - got,
+                0u32,
+            )
+        };
         if n < 0 {
             let e = std::io::Error::last_os_error();
             if e.kind() == std::io::ErrorKind::Interrupted {
