@@ -47,6 +47,8 @@ const KEEP_ALIVE: Duration = Duration::from_secs(365 * 24 * 3600);
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What OpenVPN's thread hands the runtime.
+// Each message travels boxed already (see `Runtime::jobs`): the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Message {
     Login(Job),
     /// The answer to a CR_TEXT prompt, for the login whose control file is `control`.

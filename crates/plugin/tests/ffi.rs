@@ -906,7 +906,16 @@ fn the_client_is_asked_for_its_factor() {
     let code = users::PASSCODES[1];
     // (user, password field, IV_SSO, the answer typed at the prompt (None: not asked),
     //  control byte, reason, Duo factor)
-    let cases: Vec<(&str, &str, Option<&str>, Option<&str>, char, &str, &str)> = vec![
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        Option<&'a str>,
+        Option<&'a str>,
+        char,
+        &'a str,
+        &'a str,
+    );
+    let cases: Vec<Case> = vec![
         (
             users::APPROVES,
             "",

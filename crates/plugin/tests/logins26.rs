@@ -13,8 +13,13 @@ use testkit::{ClientOptions, Pki, ServerOptions};
 const WAIT: Duration = Duration::from_secs(30);
 
 fn duo_toml(mock: &MockDuo, dir: &Path) -> PathBuf {
+    duo_toml_with(mock, dir, false)
+}
+
+fn duo_toml_with(mock: &MockDuo, dir: &Path, autopush: bool) -> PathBuf {
     let mut duo = mock.settings(&dir.join("mock-ca.pem"));
     duo.failmode = Failmode::Secure;
+    duo.autopush = autopush;
     let path = dir.join("duo.toml");
     testkit::write_duo_toml(
         &path,
@@ -222,4 +227,80 @@ fn the_client_asks_for_the_second_factor() {
         "the passcode in the log"
     );
     eprintln!("CR_TEXT logins: {:.1} s", started.elapsed().as_secs_f64());
+}
+
+/// `autopush = true`: a client that could be asked is not; the push goes out at once.
+#[test]
+fn autopush_skips_the_prompt() {
+    if !testkit::e2e_enabled() {
+        return;
+    }
+    let _turn = testkit::exclusive();
+    let dir = testkit::workdir().unwrap();
+    let pki = Pki::generate(dir.path(), &[]).unwrap();
+    let mock = MockDuo::start(MockConfig::default()).unwrap();
+    mock.set_push_delay(Duration::from_millis(300));
+    let toml = duo_toml_with(&mock, dir.path(), true);
+    let mut options = ServerOptions::new(&pki, 68, toml);
+    options.client_certs = false;
+    let server = options.start().unwrap();
+    // It would never answer a prompt: it connects only if none is shown.
+    let mut c =
+        testkit::CrTextClient::start(ClientOptions::new(&pki, &server, users::APPROVES, ""), None)
+            .unwrap();
+    expect_connected(&mut c.client, "autopush");
+    assert!(c.prompts().is_empty(), "{:?}", c.prompts());
+    assert_eq!(
+        server.log_lines("factor auto; ").len(),
+        1,
+        "{}",
+        server.log_lines("duo-openvpn:").join("\n")
+    );
+}
+
+/// A token past its lifetime is `Expired` at the next renegotiation: Duo is asked again (an
+/// automatic push, never the token as a passcode) and the session goes on once approved.
+#[test]
+fn an_expired_session_token_asks_duo_again() {
+    if !testkit::e2e_enabled() {
+        return;
+    }
+    let _turn = testkit::exclusive();
+    let dir = testkit::workdir().unwrap();
+    let pki = Pki::generate(dir.path(), &[]).unwrap();
+    let mock = MockDuo::start(MockConfig::default()).unwrap();
+    mock.set_push_delay(Duration::from_millis(300));
+    let toml = duo_toml(&mock, dir.path());
+    let secret = token_secret(dir.path());
+    let mut options = ServerOptions::new(&pki, 69, toml);
+    options.client_certs = false;
+    options.extra = vec![
+        "auth-gen-token 15 120 external-auth".into(),
+        format!("auth-gen-token-secret \"{}\"", secret.display()),
+        "reneg-sec 10".into(),
+    ];
+    let mut server = options.start().unwrap();
+    let mut c = ClientOptions::new(&pki, &server, users::APPROVES, "push")
+        .start()
+        .unwrap();
+    expect_connected(&mut c, "first login");
+    assert!(
+        server.wait_for_log("duo-openvpn: allowed: ", 3, Duration::from_secs(60)),
+        "no second Duo login after the token expired:\n{}",
+        server.log_lines("duo-openvpn:").join("\n")
+    );
+    let lines = server.log_lines("duo-openvpn: allowed");
+    eprintln!("{}", lines.join("\n"));
+    assert!(mock.count("/auth/v2/auth") >= 2, "{:?}", mock.requests());
+    assert!(
+        mock.requests()
+            .iter()
+            .filter(|r| r.path == "/auth/v2/auth")
+            .all(|r| !r
+                .params
+                .iter()
+                .any(|(k, v)| k == "factor" && v == "passcode")),
+        "the token went to Duo as a passcode"
+    );
+    assert!(c.is_running(), "{}", c.log_text());
 }
