@@ -106,7 +106,7 @@ fn opens_asks_only_for_verify_and_closes_its_threads() {
     let logs = Logs::capture();
     let dir = tempfile::tempdir().unwrap();
     let config = offline_config(dir.path());
-    assert_eq!(our_threads(), 0);
+    assert_eq!(support::our_threads_after_close(), 0);
     let (code, mask, handle) = open(ffi::STRUCTVER_CURRENT, ALL_EVENTS, &[&config]);
     assert_eq!(code, OPENVPN_PLUGIN_FUNC_SUCCESS, "{:?}", logs.lines());
     assert_eq!(mask, VERIFY | CRRESPONSE);
@@ -135,7 +135,11 @@ fn opens_asks_only_for_verify_and_closes_its_threads() {
         }
     }
     unsafe { openvpn_plugin_close_v1(handle) };
-    assert_eq!(our_threads(), 0, "close must join every thread");
+    assert_eq!(
+        support::our_threads_after_close(),
+        0,
+        "close must join every thread"
+    );
 }
 
 /// `CLIENT_CRRESPONSE` only from an OpenVPN that offers it (2.6, structver 5): asking for an
@@ -220,7 +224,7 @@ fn a_mask_without_verify_is_refused_with_a_line() {
         lines[0].contains("does not offer AUTH_USER_PASS_VERIFY"),
         "{lines:?}"
     );
-    assert_eq!(our_threads(), 0);
+    assert_eq!(support::our_threads_after_close(), 0);
 }
 
 #[test]
@@ -278,7 +282,7 @@ fn configuration_problems_fail_open_with_one_line_and_no_secret() {
     );
     assert_eq!(code, OPENVPN_PLUGIN_FUNC_SUCCESS, "{:?}", logs.lines());
     unsafe { openvpn_plugin_close_v1(handle) };
-    assert_eq!(our_threads(), 0);
+    assert_eq!(support::our_threads_after_close(), 0);
 }
 
 #[test]
@@ -706,7 +710,7 @@ fn close_refuses_pending_logins_and_returns() {
         t.elapsed()
     );
     assert_eq!(read_answer(&acf, &afr, Duration::from_secs(1)).0, '0');
-    assert_eq!(our_threads(), 0);
+    assert_eq!(support::our_threads_after_close(), 0);
 }
 
 /// Not a timed assertion: prints what one verify call costs on OpenVPN's thread.

@@ -188,6 +188,20 @@ pub fn our_threads() -> usize {
     our_thread_ids().len()
 }
 
+/// The plugin's threads once the kernel has let go of the ones just joined: `pthread_join`
+/// returns when a thread has exited, and `/proc/self/task` drops its entry a moment later
+/// (longer on a loaded machine). Waits up to 5 s for none to be left; returns how many are.
+pub fn our_threads_after_close() -> usize {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let n = our_threads();
+        if n == 0 || std::time::Instant::now() >= until {
+            return n;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
 /// `SigBlk` of one thread of this process.
 pub fn blocked_signals(tid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/self/task/{tid}/status")).unwrap();
