@@ -21,9 +21,7 @@ use duo_openvpn_plugin::{
     openvpn_plugin_close_v1, openvpn_plugin_func_v3, openvpn_plugin_min_version_required_v1,
     openvpn_plugin_open_v3, runtime,
 };
-use support::{
-    CStrings, GuardPage, Logs, callbacks, open_in, our_threads, read_answer, verify_env,
-};
+use support::{CStrings, GuardPage, Logs, callbacks, open_in, read_answer, verify_env};
 
 const IKEY: &str = "DIWJ8X6AEYOR5OMC6TQ1";
 const SKEY: &str = "Zh5eGmUq9zpfQnyUIu5OL9iWoMMv5ZNmk3zLJ4Ep";
