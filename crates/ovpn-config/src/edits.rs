@@ -225,12 +225,7 @@ fn set_line_args(
         return add_line(doc, setting, wanted).map(Some);
     };
     if d.inline {
-        let close = doc
-            .inline_blocks()
-            .iter()
-            .find(|b| b.open_line == d.line)
-            .map_or(0, |b| b.close_line);
-        let after = doc.insertion_point().max(close);
+        let after = after_block(doc, d.line);
         return add_line_after(doc, after, setting, wanted).map(Some);
     }
     let line = d.line;
@@ -337,12 +332,7 @@ fn set_single_value(
     };
     // `<reneg-sec>`…: not an inlinable option; a line after it wins (last one counts).
     if d.inline {
-        let close = doc
-            .inline_blocks()
-            .iter()
-            .find(|b| b.open_line == d.line)
-            .map_or(0, |b| b.close_line);
-        let after = doc.insertion_point().max(close);
+        let after = after_block(doc, d.line);
         return add_line_after(doc, after, setting, format!("{name} {value}")).map(Some);
     }
     if d.arg(0) == Some(value) {
@@ -357,6 +347,17 @@ fn set_single_value(
     };
     let line = d.line;
     replace_line(doc, line, setting, new).map(Some)
+}
+
+/// Where a line goes that must come after the inline block opened on `open_line` (the last
+/// occurrence of an option counts).
+fn after_block(doc: &Document, open_line: usize) -> usize {
+    let close = doc
+        .inline_blocks()
+        .iter()
+        .find(|b| b.open_line == open_line)
+        .map_or(0, |b| b.close_line);
+    doc.insertion_point().max(close)
 }
 
 fn replace_line(
