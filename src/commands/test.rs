@@ -250,6 +250,10 @@ mod tests {
             Factor::Passcode("654321".into())
         );
         let none = Process::new(["duo-openvpn"], std::iter::empty::<(&str, &str)>());
-        assert!(factor("passcode", &none).unwrap_err().contains("needs a terminal"));
+        assert!(
+            factor("passcode", &none)
+                .unwrap_err()
+                .contains("needs a terminal")
+        );
     }
 }
