@@ -138,7 +138,11 @@ fn command_line() -> String {
     let args: Vec<String> = std::env::args().collect();
     let mut s = args.join(" ");
     if s.len() > 200 {
-        s.truncate(s.floor_char_boundary(200));
+        let mut end = 200;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
         s.push('…');
     }
     s

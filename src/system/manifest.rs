@@ -388,7 +388,9 @@ pub fn uninstall(tree: &Tree, manifest: &Manifest) -> Result<Vec<FileReport>> {
         let (dir, _) = tree.open_parent(a.path())?;
         dir.probe_writable()?;
     }
-    let mut done: Vec<(SysPath, Option<(Vec<u8>, Meta)>)> = Vec::new();
+    // What each written path held before, to put back if a later action fails.
+    type Before = (SysPath, Option<(Vec<u8>, Meta)>);
+    let mut done: Vec<Before> = Vec::new();
     for a in &actions {
         let old = tree.read_opt_up_to(a.path(), MAX_INSTALLED_BYTES)?;
         let r = match a {

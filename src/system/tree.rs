@@ -377,10 +377,10 @@ impl Dir {
         .map_err(io::Error::from)
         .with_context(|| format!("{}: cannot list", self.path))?;
         let mut out = Vec::new();
-        let mut rd = rfs::Dir::read_from(&fd)
+        let rd = rfs::Dir::read_from(&fd)
             .map_err(io::Error::from)
             .with_context(|| format!("{}: cannot list", self.path))?;
-        while let Some(e) = rd.next() {
+        for e in rd {
             let e = e
                 .map_err(io::Error::from)
                 .with_context(|| format!("{}: cannot list", self.path))?;
@@ -642,6 +642,8 @@ impl Tree {
     }
 }
 
+// The stat fields' widths differ between architectures: `as` keeps one spelling for all.
+#[allow(clippy::unnecessary_cast)]
 fn entry_of(st: &rfs::Stat) -> Entry {
     let kind = match FileType::from_raw_mode(st.st_mode) {
         FileType::RegularFile => Kind::File,
