@@ -15,10 +15,8 @@ use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use sha2::Digest as _;
 
 use crate::Error;
-use crate::render::MARKER;
 use crate::sacli::{Sacli, parse_config_query};
 use crate::summary::ScriptSummary;
 
@@ -151,18 +149,7 @@ impl Inspection {
     }
 }
 
-/// Is this post-auth script one we rendered?
-pub fn is_ours(script: &str) -> bool {
-    script.trim_start().starts_with(MARKER)
-}
-
-/// SHA-256 of a script, in lower-case hex.
-pub fn sha256_hex(s: &str) -> String {
-    sha2::Sha256::digest(s.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
+pub use crate::summary::{is_ours, sha256_hex};
 
 /// `sacli Version` (the answer, trimmed; `None` if it failed) and `sacli ConfigQuery`.
 pub fn inspect(sacli: &dyn Sacli) -> Result<Inspection, Error> {

@@ -9,7 +9,21 @@
 
 use std::fmt;
 
-use crate::install::{is_ours, sha256_hex};
+use crate::render::MARKER;
+
+/// Is this post-auth script one we rendered?
+pub fn is_ours(script: &str) -> bool {
+    script.trim_start().starts_with(MARKER)
+}
+
+/// SHA-256 of a script, in lower-case hex.
+pub fn sha256_hex(s: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
 
 /// At most this many assignment lines are listed.
 const MAX_SECRET_LINES: usize = 12;
