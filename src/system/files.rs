@@ -267,31 +267,11 @@ pub fn populate(tree: &Tree, files: &[(&str, &[u8], u32)]) -> Result<()> {
     Ok(())
 }
 
-/// An input given to the tool (the plugin library to install, a CA file): read where it is
-/// given, a regular file, refused over `limit` bytes before it is read.
+/// An input given to the tool (the plugin library to install): read where it is given, refused
+/// over `limit` bytes before it is read (`duo::config::read_input_up_to`); the error names it.
 pub fn read_input(path: &std::path::Path, limit: u64) -> Result<Vec<u8>> {
-    use std::io::Read;
-    let f =
-        std::fs::File::open(path).with_context(|| format!("{}: cannot read", path.display()))?;
-    let m = f
-        .metadata()
-        .with_context(|| format!("{}: cannot read", path.display()))?;
-    if !m.is_file() {
-        bail!("{}: is not a regular file", path.display());
-    }
-    if m.len() > limit {
-        bail!(
-            "{}: {} bytes, larger than the {} MiB this tool reads",
-            path.display(),
-            m.len(),
-            limit / (1024 * 1024)
-        );
-    }
-    let mut out = Vec::new();
-    f.take(limit + 1)
-        .read_to_end(&mut out)
-        .with_context(|| format!("{}: cannot read", path.display()))?;
-    Ok(out)
+    duo::config::read_input_up_to(path, limit)
+        .with_context(|| format!("{}: cannot read", path.display()))
 }
 
 /// Is there a regular file at `path` (an input, read where it is given)?

@@ -37,24 +37,30 @@ pub const MAX_INPUT_BYTES: u64 = 4 * 1024 * 1024;
 /// (its size from the open handle) and while reading (a file that grows, a device or a pipe,
 /// which report no size). The error says the size and the limit; callers add the path.
 pub fn read_input(path: &Path) -> std::io::Result<Vec<u8>> {
+    read_input_up_to(path, MAX_INPUT_BYTES)
+}
+
+/// [`read_input`] with another limit (a plugin library to install is tens of MB in a debug
+/// build).
+pub fn read_input_up_to(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
     use std::io::Read as _;
     let too_big = |size: &str| {
         std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             format!(
                 "{size}, over the limit of {} MiB for an input file",
-                MAX_INPUT_BYTES / (1024 * 1024)
+                limit / (1024 * 1024)
             ),
         )
     };
     let file = std::fs::File::open(path)?;
     let size = file.metadata()?.len();
-    if size > MAX_INPUT_BYTES {
+    if size > limit {
         return Err(too_big(&format!("{size} bytes")));
     }
     let mut buf = Vec::with_capacity(size as usize);
-    file.take(MAX_INPUT_BYTES + 1).read_to_end(&mut buf)?;
-    if buf.len() as u64 > MAX_INPUT_BYTES {
+    file.take(limit + 1).read_to_end(&mut buf)?;
+    if buf.len() as u64 > limit {
         return Err(too_big("more than that"));
     }
     Ok(buf)
