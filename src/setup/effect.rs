@@ -260,10 +260,15 @@ impl Runner {
         let tree = self.host.root.tree();
         let mut created = Vec::new();
         if self.lock.is_none() {
-            let got = lock::acquire(&tree, lock::wait(), &mut |d| {
-                created.push(d.clone());
-                Ok(())
-            })
+            let got = lock::acquire(
+                &tree,
+                &self.host.process,
+                lock::wait(&self.host.process),
+                &mut |d| {
+                    created.push(d.clone());
+                    Ok(())
+                },
+            )
             .map_err(|e| format!("{e:#}"))?;
             self.lock = Some(got.map_err(|busy| busy.to_string())?);
         }

@@ -22,9 +22,11 @@ pub fn undo(host: &Host, restart: bool) -> Result<Vec<String>, String> {
     {
         return Ok(vec!["nothing to undo".into()]);
     }
-    let _lock = lock::acquire(&tree, lock::wait(), &mut |_| Ok(()))
-        .map_err(|e| format!("{e:#}"))?
-        .map_err(|busy| busy.to_string())?;
+    let _lock = lock::acquire(&tree, &host.process, lock::wait(&host.process), &mut |_| {
+        Ok(())
+    })
+    .map_err(|e| format!("{e:#}"))?
+    .map_err(|busy| busy.to_string())?;
     undo_locked(host, restart)
 }
 

@@ -13,6 +13,7 @@ use anyhow::{Context, Result};
 use rustix::fs::{self as rfs, FlockOperation, Mode, OFlags};
 use rustix::io::Errno;
 
+use super::process::Process;
 use super::receipt::STATE_DIR;
 use super::tree::{SysPath, Tree};
 
@@ -58,10 +59,10 @@ pub fn lock_path() -> SysPath {
     SysPath::normalize(format!("{STATE_DIR}/lock"))
 }
 
-/// How long to wait for another run.
-pub fn wait() -> Duration {
-    std::env::var("DUO_OPENVPN_LOCK_WAIT")
-        .ok()
+/// How long to wait for another run, from this run's environment.
+pub fn wait(process: &Process) -> Duration {
+    process
+        .var("DUO_OPENVPN_LOCK_WAIT")
         .and_then(|v| v.parse::<f64>().ok())
         .filter(|s| s.is_finite() && *s >= 0.0)
         .map(Duration::from_secs_f64)
@@ -72,6 +73,7 @@ pub fn wait() -> Duration {
 /// setup makes). `Ok(Err(busy))` when another run kept it for all of `wait`.
 pub fn acquire(
     tree: &Tree,
+    process: &Process,
     wait: Duration,
     before_create: &mut dyn FnMut(&SysPath) -> Result<()>,
 ) -> Result<std::result::Result<Lock, Busy>> {
@@ -101,7 +103,7 @@ pub fn acquire(
                 {
                     continue;
                 }
-                let me = format!("pid {} ({})\n", std::process::id(), command_line());
+                let me = format!("pid {} ({})\n", std::process::id(), command_line(process));
                 file.set_len(0)?;
                 file.write_all(me.as_bytes())?;
                 return Ok(Ok(Lock { _file: file }));
@@ -134,8 +136,12 @@ pub fn acquire(
 
 /// This process's command line, arguments after the program name kept (none is a secret: the
 /// secret key is never an argument).
-fn command_line() -> String {
-    let args: Vec<String> = std::env::args().collect();
+fn command_line(process: &Process) -> String {
+    let args: Vec<String> = process
+        .args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let mut s = args.join(" ");
     if s.len() > 200 {
         let mut end = 200;
@@ -152,34 +158,54 @@ fn command_line() -> String {
 mod tests {
     use super::*;
 
+    fn me() -> Process {
+        Process::new(["duo-openvpn", "setup", "--yes"], [("PATH", "/bin")])
+    }
+
     #[test]
     fn a_second_holder_waits_then_names_the_first() {
         let d = tempfile::tempdir().unwrap();
         let tree = Tree::new(d.path());
-        let first = acquire(&tree, WAIT, &mut |_| Ok(())).unwrap().unwrap();
-        let busy = acquire(&tree, Duration::from_millis(300), &mut |_| Ok(()))
+        let first = acquire(&tree, &me(), WAIT, &mut |_| Ok(()))
+            .unwrap()
+            .unwrap();
+        let busy = acquire(&tree, &me(), Duration::from_millis(300), &mut |_| Ok(()))
             .unwrap()
             .unwrap_err();
         assert!(
-            busy.holder
-                .starts_with(&format!("pid {} (", std::process::id())),
+            busy.holder.starts_with(&format!(
+                "pid {} (duo-openvpn setup --yes)",
+                std::process::id()
+            )),
             "{busy:?}"
         );
         assert!(busy.waited >= Duration::from_millis(300));
         assert!(busy.to_string().contains("nothing was changed"));
         drop(first);
-        let again = acquire(&tree, Duration::ZERO, &mut |_| Ok(())).unwrap();
+        let again = acquire(&tree, &me(), Duration::ZERO, &mut |_| Ok(())).unwrap();
         assert!(again.is_ok());
+    }
+
+    #[test]
+    fn the_wait_comes_from_the_injected_environment() {
+        use crate::system::process::Process;
+        let with = |v: &str| Process::new(["duo-openvpn"], [("DUO_OPENVPN_LOCK_WAIT", v)]);
+        assert_eq!(wait(&with("1.5")), Duration::from_millis(1500));
+        assert_eq!(wait(&with("-1")), WAIT);
+        assert_eq!(wait(&with("soon")), WAIT);
+        assert_eq!(wait(&Process::new(["x"], [("PATH", "/bin")])), WAIT);
     }
 
     #[test]
     fn a_lock_file_removed_while_waiting_is_not_trusted() {
         let d = tempfile::tempdir().unwrap();
         let tree = Tree::new(d.path());
-        let first = acquire(&tree, WAIT, &mut |_| Ok(())).unwrap().unwrap();
+        let first = acquire(&tree, &me(), WAIT, &mut |_| Ok(()))
+            .unwrap()
+            .unwrap();
         let t = tree.clone();
         let waiter = std::thread::spawn(move || {
-            acquire(&t, Duration::from_secs(5), &mut |_| Ok(()))
+            acquire(&t, &me(), Duration::from_secs(5), &mut |_| Ok(()))
                 .unwrap()
                 .unwrap()
         });
@@ -189,7 +215,7 @@ mod tests {
         drop(first);
         let _second = waiter.join().unwrap();
         // The waiter holds the lock on the file that exists now: a third run cannot take it.
-        let third = acquire(&tree, Duration::from_millis(200), &mut |_| Ok(())).unwrap();
+        let third = acquire(&tree, &me(), Duration::from_millis(200), &mut |_| Ok(())).unwrap();
         assert!(third.is_err());
     }
 }
