@@ -15,6 +15,7 @@ use crate::system::host::Host;
 use crate::system::install::{self, FileSpec};
 use crate::system::lock::{self, Lock};
 use crate::system::manifest;
+use crate::system::post_auth;
 use crate::system::receipt::{MANIFEST_PATH, Manifest};
 use crate::system::root::CONFIG_PATH;
 use crate::system::service;
@@ -40,6 +41,14 @@ pub enum Effect {
     },
     /// Access Server: put our post-auth script in with `sacli` (recorded in the manifest).
     InstallAccessServer(AccessServerScript),
+    /// Access Server: a live login for `user` through the post-auth script it has loaded (read
+    /// back with `sacli ConfigQuery`), answering its challenge with `answer`; a web-interface
+    /// login when `web` (the script then skips nothing).
+    TestAccessServer {
+        user: String,
+        answer: duo::config::Secret,
+        web: bool,
+    },
     /// Undo everything the manifest records (the wizard's offer after a failed restart).
     Rollback,
 }
@@ -221,6 +230,12 @@ impl Runner {
                 report(r);
                 ok
             }
+            Effect::TestAccessServer { user, answer, web } => {
+                let r = self.test_access_server(user, answer, *web, report);
+                let ok = matches!(r, Report::PushDone { allowed: true, .. });
+                report(r);
+                ok
+            }
             Effect::Rollback => match self
                 .manifest()
                 .and_then(|_| super::undo::undo_locked(&self.host, false))
@@ -356,7 +371,7 @@ impl Runner {
 
     fn install_access_server(&mut self, a: &AccessServerScript) -> Result<Report, String> {
         use access_server::{InstallOptions, SacliCommand};
-        let sacli = SacliCommand::detect(self.host.root.dir()).ok_or_else(|| {
+        let sacli = self.host.sacli().map(SacliCommand::new).ok_or_else(|| {
             format!(
                 "{}: Access Server's sacli is not there",
                 self.host.display_path(SACLI)
@@ -389,6 +404,57 @@ impl Runner {
             path: "Access Server post-auth script (sacli ConfigPut, sacli start)".into(),
             changed: true,
         })
+    }
+
+    fn test_access_server(
+        &mut self,
+        user: &str,
+        answer: &duo::config::Secret,
+        web: bool,
+        report: &mut dyn FnMut(Report),
+    ) -> Report {
+        let Some(sacli) = self.host.sacli() else {
+            return Report::Failed(format!(
+                "{}: Access Server's sacli is not there",
+                self.host.display_path(SACLI)
+            ));
+        };
+        let script = match access_server::inspect(&access_server::SacliCommand::new(&sacli)) {
+            Ok(i) if i.current_is_ours() => i.current_script.unwrap_or_default(),
+            Ok(_) => {
+                return Report::Failed(
+                    "Access Server has no duo-openvpn post-auth script loaded to test".into(),
+                );
+            }
+            Err(e) => return Report::Failed(e.to_string()),
+        };
+        let started = Instant::now();
+        let kind = if web { "web" } else { "VPN" };
+        report(Report::Push(format!(
+            "a {kind} login for {user} through the installed post-auth script"
+        )));
+        let mut step = |s: post_auth::Step| {
+            report(Report::Push(match s {
+                post_auth::Step::Log(l) => l,
+                post_auth::Step::Challenge(c) => {
+                    format!("challenge shown to the user: {c:?}; answered")
+                }
+            }))
+        };
+        match post_auth::try_script(&self.host, &script, user, answer, web, &mut step) {
+            Ok(d) => Report::PushDone {
+                allowed: d.succeeded,
+                summary: if d.succeeded {
+                    format!("{user}: {}", d.reason)
+                } else if d.client_reason.is_empty() {
+                    format!("{user}: {}", d.reason)
+                } else {
+                    format!("{user}: {} (the user sees: {})", d.reason, d.client_reason)
+                },
+                secs: started.elapsed().as_secs_f64(),
+            },
+            Err(e) => Report::Failed(e),
+        }
     }
 
     fn test_push(

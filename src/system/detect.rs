@@ -173,7 +173,10 @@ pub fn detect(host: &Host, extra_client_paths: &[String]) -> Detection {
         .and_then(|r| OpenVpn::parse(&format!("{}{}", r.stdout, r.stderr)));
     let mut d = Detection {
         openvpn,
-        access_server: host.path(SACLI).exists().then(|| SACLI.to_string()),
+        access_server: host.sacli().map(|p| match p.strip_prefix(host.root.dir()) {
+            Ok(inside) => format!("/{}", inside.display()),
+            Err(_) => p.display().to_string(),
+        }),
         ..Detection::default()
     };
     for dir in ["/etc/openvpn/server", "/etc/openvpn"] {

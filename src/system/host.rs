@@ -64,11 +64,24 @@ impl Host {
         self.path(p).display().to_string()
     }
 
-    /// Is `program` on our PATH?
+    /// Where `program` is on our PATH (the injected one, not this process's), when it is there.
+    /// A relative PATH entry is taken from `/`: setup runs as root, and the current directory of
+    /// whoever started it must not decide which `systemctl` runs.
     pub fn which(&self, program: &str) -> Option<PathBuf> {
-        std::env::split_paths(&self.path_env)
-            .map(|d| d.join(program))
-            .find(|p| is_executable(p))
+        which::which_in(program, Some(&self.path_env), "/").ok()
+    }
+
+    /// Access Server's `sacli`: where Access Server installs it under the root, else (on the
+    /// real system only: a sandbox never reaches the host's) `sacli` on PATH, as newer Access
+    /// Server releases install it.
+    pub fn sacli(&self) -> Option<PathBuf> {
+        let under_root = self.path(super::detect::SACLI);
+        if which::which_in(&under_root, None::<&str>, "/").is_ok() {
+            return Some(under_root);
+        }
+        (self.root.dir() == Path::new("/"))
+            .then(|| self.which("sacli"))
+            .flatten()
     }
 
     /// Run `program args…` found on our PATH; `None` when it is not there or cannot start.
@@ -92,11 +105,4 @@ impl Host {
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         })
     }
-}
-
-fn is_executable(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p)
-        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
 }

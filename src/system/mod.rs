@@ -8,6 +8,7 @@ pub mod host;
 pub mod install;
 pub mod lock;
 pub mod manifest;
+pub mod post_auth;
 pub mod process;
 pub mod receipt;
 pub mod root;

@@ -419,6 +419,9 @@ pub fn effect_label(e: &Effect) -> String {
             format!("test push to {user}")
         }
         Effect::InstallAccessServer(_) => "install the Access Server post-auth script".into(),
+        Effect::TestAccessServer { user, .. } => {
+            format!("test login for {user} through the installed script")
+        }
         Effect::DuoCheck(_) => "check the credentials".into(),
         Effect::Rollback => "roll back".into(),
     }
