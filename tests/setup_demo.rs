@@ -118,3 +118,62 @@ fn a_failed_demo_says_what_failed_and_points_at_no_edit() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `setup --demo --target access-server --yes`: the stand-in sacli's database in the sandbox
+/// holds our script afterwards, the live test went through that installed script (its challenge
+/// and Duo's answer are reported), nothing printed the secret key, and uninstall empties the
+/// database key again.
+#[test]
+fn access_server_demo_installs_tests_through_the_script_and_uninstalls() {
+    let o = Command::new(common::BIN)
+        .args(["setup", "--demo", "--target", "access-server", "--yes"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let all = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{all}");
+    let dir = sandbox_of(&o);
+    let db_path = format!("{dir}/usr/local/openvpn_as/etc/fake-config.json");
+    let db: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&db_path).unwrap()).unwrap();
+    let script = db["auth.module.post_auth_script"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        script.contains("def post_auth_cr"),
+        "no script loaded: {db}"
+    );
+    assert!(
+        script.contains(duo_mock::MOCK_SKEY),
+        "the loaded script is not the rendered one"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&db_path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(
+        mode, 0o600,
+        "the database holding the secret key is {mode:o}"
+    );
+    assert!(all.contains("challenge shown to the user"), "{all}");
+    assert!(all.contains("test push: ALLOWED"), "{all}");
+    assert!(
+        !all.contains(duo_mock::MOCK_SKEY),
+        "the secret key was printed"
+    );
+    let calls =
+        std::fs::read_to_string(format!("{dir}/usr/local/openvpn_as/sacli-calls.log")).unwrap();
+    assert!(
+        calls.contains("ConfigPut") && calls.contains("\"start\""),
+        "{calls}"
+    );
+
+    let u = Command::new(common::BIN)
+        .args(["uninstall", "--root", &dir, "--yes"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(u.status.code(), Some(0), "{}", text(&u));
+    let db: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&db_path).unwrap()).unwrap();
+    assert!(db.get("auth.module.post_auth_script").is_none(), "{db}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

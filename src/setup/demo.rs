@@ -1,11 +1,13 @@
 //! `setup --demo`: a sandbox root in a temp dir (kept), a sample server config and client
 //! profiles, stand-ins for `systemctl`/`openvpn`/`journalctl`, and the Duo stand-in in-process.
+//! `setup --demo --target access-server`: the same with Access Server instead, a stand-in `sacli`
+//! keeping its configuration database in the sandbox.
 
 use std::path::PathBuf;
 
 use duo_mock::{MockConfig, MockDuo};
 
-use crate::cli::exit;
+use crate::cli::{Target, exit};
 use crate::system::files;
 use crate::system::host::Host;
 use crate::system::process::Process;
@@ -18,6 +20,17 @@ const LAPTOP: &str = include_str!("../../assets/demo/laptop.conf");
 const SYSTEMCTL: &str = include_str!("../../assets/demo/bin/systemctl");
 const OPENVPN: &str = include_str!("../../assets/demo/bin/openvpn");
 const JOURNALCTL: &str = include_str!("../../assets/demo/bin/journalctl");
+const SACLI: &str = include_str!("../../assets/demo/sacli");
+/// The stand-in sacli's configuration database, as a fresh Access Server has it (the keys setup
+/// reads; no post-auth script loaded).
+const AS_CONFIG: &str = r#"{
+  "auth.module.type": "local",
+  "host.name": "vpn.example.org",
+  "vpn.server.google_auth.enable": "false"
+}
+"#;
+/// Where the stand-in keeps it.
+pub const AS_CONFIG_DB: &str = "/usr/local/openvpn_as/etc/fake-config.json";
 
 /// The user the demo's test push goes to (approves).
 pub const DEMO_USER: &str = duo_mock::users::APPROVES;
@@ -29,34 +42,42 @@ pub struct Demo {
     pub skey_file: PathBuf,
     pub ca_file: PathBuf,
     pub bin: PathBuf,
+    pub target: Target,
 }
 
 impl Demo {
     /// Create the sandbox (kept after the run) and start the stand-in.
-    pub fn start(process: &Process) -> Result<Demo, String> {
+    pub fn start(process: &Process, target: Target) -> Result<Demo, String> {
         let dir = files::new_sandbox("duo-openvpn-demo-")
             .map_err(|e| format!("cannot create the sandbox: {e:#}"))?;
         let host = Host::new(&dir, process);
         let tree = host.root.tree();
-        files::populate(
-            &tree,
-            &[
-                (
-                    "/etc/openvpn/server/server.conf",
-                    SERVER_CONF.as_bytes(),
-                    0o644,
-                ),
-                ("/home/alice/alice.ovpn", ALICE.as_bytes(), 0o600),
-                ("/root/bob.ovpn", BOB.as_bytes(), 0o600),
-                ("/etc/openvpn/client/laptop.conf", LAPTOP.as_bytes(), 0o640),
-                ("/.demo/bin/systemctl", SYSTEMCTL.as_bytes(), 0o755),
-                ("/.demo/bin/openvpn", OPENVPN.as_bytes(), 0o755),
-                ("/.demo/bin/journalctl", JOURNALCTL.as_bytes(), 0o755),
-                // The stand-in's fixed test key, in a file like a real secret would be.
-                ("/.demo/skey", duo_mock::MOCK_SKEY.as_bytes(), 0o600),
-            ],
-        )
-        .map_err(|e| format!("{e:#}"))?;
+        let common: &[(&str, &[u8], u32)] = &[
+            ("/.demo/bin/systemctl", SYSTEMCTL.as_bytes(), 0o755),
+            ("/.demo/bin/openvpn", OPENVPN.as_bytes(), 0o755),
+            ("/.demo/bin/journalctl", JOURNALCTL.as_bytes(), 0o755),
+            // The stand-in's fixed test key, in a file like a real secret would be.
+            ("/.demo/skey", duo_mock::MOCK_SKEY.as_bytes(), 0o600),
+        ];
+        let access_server: &[(&str, &[u8], u32)] = &[
+            (crate::system::detect::SACLI, SACLI.as_bytes(), 0o755),
+            (AS_CONFIG_DB, AS_CONFIG.as_bytes(), 0o600),
+        ];
+        let community: &[(&str, &[u8], u32)] = &[
+            (
+                "/etc/openvpn/server/server.conf",
+                SERVER_CONF.as_bytes(),
+                0o644,
+            ),
+            ("/home/alice/alice.ovpn", ALICE.as_bytes(), 0o600),
+            ("/root/bob.ovpn", BOB.as_bytes(), 0o600),
+            ("/etc/openvpn/client/laptop.conf", LAPTOP.as_bytes(), 0o640),
+        ];
+        let own = match target {
+            Target::Community => community,
+            Target::AccessServer => access_server,
+        };
+        files::populate(&tree, &[own, common].concat()).map_err(|e| format!("{e:#}"))?;
         let mock = MockDuo::start(MockConfig::default())
             .map_err(|e| format!("cannot start the Duo stand-in: {e:#}"))?;
         let ca_file = host.path("/.demo/duo-stand-in-ca.pem");
@@ -70,6 +91,7 @@ impl Demo {
             mock,
             skey_file,
             ca_file,
+            target,
         })
     }
 
@@ -119,6 +141,17 @@ impl Demo {
             return format!(
                 "The demo FAILED (exit {code}: {what}; the error is above).\n\
                  The demo sandbox is kept at {d}\n{next}"
+            );
+        }
+        if self.target == Target::AccessServer {
+            return format!(
+                "The demo sandbox is kept at {d}\n\
+                 Look at:\n  \
+                 {d}{AS_CONFIG_DB}   the stand-in sacli's configuration database\n    \
+                 (auth.module.post_auth_script holds the installed script)\n  \
+                 {d}/usr/local/openvpn_as/sacli-calls.log   every sacli call setup made\n  \
+                 {d}/var/lib/duo-openvpn/manifest.json   what uninstall will undo\n\
+                 Undo it all:  duo-openvpn uninstall --root {d} --yes"
             );
         }
         format!(

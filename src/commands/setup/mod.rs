@@ -17,7 +17,7 @@ use crate::system::process::Process;
 pub fn run(mut args: SetupArgs, process: &Process) -> u8 {
     let started = Instant::now();
     let demo = if args.demo {
-        match demo::Demo::start(process) {
+        match demo::Demo::start(process, args.target.unwrap_or(Target::Community)) {
             Ok(d) => Some(d),
             Err(e) => {
                 eprintln!("error: {e}");
@@ -46,7 +46,7 @@ pub fn run(mut args: SetupArgs, process: &Process) -> u8 {
             }
             args.test_user
                 .get_or_insert_with(|| demo::DEMO_USER.to_string());
-            if args.client_configs.is_empty() {
+            if args.client_configs.is_empty() && d.target == Target::Community {
                 args.client_configs =
                     vec!["/home/alice/alice.ovpn".into(), "/root/bob.ovpn".into()];
             }
