@@ -211,3 +211,74 @@ fn autopush_and_skip_duo_for_vpn_reach_the_loaded_script() {
         "SKIP_DUO_FOR_VPN not set"
     );
 }
+
+/// The live test runs the script Access Server has loaded (read back from its database), with
+/// python3 from the injected PATH: a refusal is reported as one with exit code 1, a web-only
+/// install is tried as a web login (so Duo is really asked), and neither the script (it holds
+/// the secret key) nor the answer reaches python's argv or environment.
+#[test]
+fn the_live_test_runs_the_loaded_script_and_hands_python_no_secret_in_argv_or_env() {
+    let real = Command::new("sh")
+        .args(["-c", "command -v python3"])
+        .output()
+        .unwrap();
+    let real = String::from_utf8_lossy(&real.stdout).trim().to_string();
+    assert!(!real.is_empty(), "python3 is needed for this test");
+    let mock = MockDuo::start(MockConfig::default()).unwrap();
+    mock.set_push_delay(std::time::Duration::from_millis(50));
+    let s = AsSandbox::new(&[]);
+    let bin = s.inputs.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = s.inputs.path().join("python.log");
+    let wrapper = bin.join("python3");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nprintf 'argv: %s\\n' \"$*\" >> '{log}'\nenv >> '{log}'\nexec '{real}' \"$@\"\n",
+            log = log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let run = |extra: &[&str]| {
+        let mut args = s.setup_args(&mock);
+        args.extend(extra.iter().map(|a| a.to_string()));
+        Command::new(common::BIN)
+            .args(&args)
+            .env("PATH", &path)
+            .env("DUO_PASSCODE", "31337042")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+
+    let o = run(&["--test-user", duo_mock::users::DENIES]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("test push: REFUSED"), "{out}");
+    assert!(out.contains("challenge shown to the user"), "{out}");
+    let recorded = std::fs::read_to_string(&log).expect("python3 from PATH ran");
+    assert!(recorded.contains("argv: -I -c"), "{recorded}");
+    assert!(
+        !recorded.contains(MOCK_SKEY),
+        "the secret key reached python's argv or env"
+    );
+    assert!(
+        !recorded.contains("31337042"),
+        "DUO_PASSCODE reached python's env"
+    );
+
+    let before = mock.count("/auth/v2/auth");
+    let o = run(&[
+        "--skip-duo-for-vpn",
+        "--test-user",
+        duo_mock::users::APPROVES,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("a web login for alice"), "{}", text(&o));
+    assert!(
+        mock.count("/auth/v2/auth") > before,
+        "the web-only script was tried without asking Duo"
+    );
+}
