@@ -4,7 +4,8 @@
     run_scenario.py SCENARIO_JSON
 
 The script is compiled from its text into a fresh module (Access Server keeps it in its
-database, not as a file), with this directory's stand-in `pyovpn` package importable. Then
+database, not as a file), with the stand-in `pyovpn.plugin` of setup's driver
+(assets/access-server/try_post_auth.py) importable. Then
 `post_auth_cr(authcred, attributes, authret, info, crstate)` is called; when it issues a
 challenge and the scenario has an answer left, it is called again with `crstate.response()`
 giving that answer, as Access Server does when the client comes back with CRV1.
@@ -28,9 +29,11 @@ import time
 import types
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+# The driver setup runs the installed script with: its stand-in for Access Server's
+# `pyovpn.plugin` (registered on import) and its names for the results.
+sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "..", "assets", "access-server"))
 
-from pyovpn.plugin import FAIL, SUCCEED  # noqa: E402
+from try_post_auth import FAIL, SUCCEED, status_name  # noqa: E402
 
 
 class CRState(dict):
@@ -64,14 +67,6 @@ def load_script(path):
     module = types.ModuleType("post_auth_script")
     exec(compile(source, "<post_auth_script>", "exec"), module.__dict__)
     return module
-
-
-def status_name(status):
-    if status is SUCCEED:
-        return "SUCCEED"
-    if status is FAIL:
-        return "FAIL"
-    return repr(status)
 
 
 def login(module, sc):
