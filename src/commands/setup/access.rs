@@ -3,19 +3,18 @@
 //! (recorded in the same manifest).
 
 use crate::cli::{SetupArgs, exit};
-use crate::setup::access::{self, AccessAnswers, AccessDetection};
-use crate::setup::answers::AnswerError;
+use crate::setup::access::{self, AccessAnswers};
 use crate::system::host::Host;
 
 pub fn run(args: &SetupArgs, host: &Host, skey_env: Option<String>, terminal: bool) -> u8 {
-    let detection = match access::detect(host) {
-        Ok(d) => d,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::USAGE;
-        }
-    };
     if terminal && !args.yes && !args.dry_run {
+        let detection = match access::detect(host) {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::USAGE;
+            }
+        };
         eprintln!(
             "{}\nThe wizard does not cover Access Server yet; run:\n  \
              duo-openvpn setup --yes --target access-server --ikey IKEY --skey-file PATH --host HOST [--test-user USER]\n\
@@ -24,37 +23,13 @@ pub fn run(args: &SetupArgs, host: &Host, skey_env: Option<String>, terminal: bo
         );
         return exit::USAGE;
     }
-    non_interactive(args, host, &detection, skey_env, terminal)
+    non_interactive(args, host, skey_env, terminal)
 }
 
-fn non_interactive(
-    args: &SetupArgs,
-    host: &Host,
-    detection: &AccessDetection,
-    skey_env: Option<String>,
-    terminal: bool,
-) -> u8 {
+fn non_interactive(args: &SetupArgs, host: &Host, skey_env: Option<String>, terminal: bool) -> u8 {
     let answers = match AccessAnswers::from_flags(args, skey_env) {
         Ok(a) => a,
-        Err(AnswerError { missing, invalid }) => {
-            for i in invalid {
-                eprintln!("error: {i}");
-            }
-            if !missing.is_empty() {
-                eprintln!(
-                    "error: {} without these answers (Access Server):",
-                    if terminal {
-                        "setup --yes cannot go on"
-                    } else {
-                        "no terminal to ask on, and setup cannot go on"
-                    }
-                );
-                for m in missing {
-                    eprintln!("  {m}");
-                }
-            }
-            return exit::USAGE;
-        }
+        Err(e) => return super::refuse_answers(e, terminal, " (Access Server)"),
     };
     if !args.yes && !args.dry_run {
         eprintln!(
@@ -62,7 +37,14 @@ fn non_interactive(
         );
         return exit::USAGE;
     }
-    let plan = match access::plan(detection, &answers) {
+    let detection = match access::detect(host) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    let plan = match access::plan(&detection, &answers) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: {e}");

@@ -145,26 +145,7 @@ fn non_interactive(
 ) -> u8 {
     let (answers, notes) = match answers::from_flags(args, &host, detection, skey_env) {
         Ok(a) => a,
-        Err(AnswerError { missing, invalid }) => {
-            for f in invalid {
-                eprintln!("error: {f}");
-            }
-            if !missing.is_empty() {
-                eprintln!(
-                    "error: {} without these answers:",
-                    if terminal {
-                        "setup --yes cannot go on"
-                    } else {
-                        "no terminal to ask on, and setup cannot go on"
-                    }
-                );
-                for f in missing {
-                    eprintln!("  {f}");
-                }
-                eprintln!("(run `duo-openvpn setup --help` for every flag)");
-            }
-            return exit::USAGE;
-        }
+        Err(e) => return refuse_answers(e, terminal, ""),
     };
     for n in &notes {
         println!("note: {n}");
@@ -308,4 +289,26 @@ fn print_lines(r: &Report) {
             eprintln!("error: {e}");
         }
     }
+}
+
+/// Answers that are missing or invalid, each named; setup goes no further.
+pub(crate) fn refuse_answers(e: AnswerError, terminal: bool, target: &str) -> u8 {
+    for f in e.invalid {
+        eprintln!("error: {f}");
+    }
+    if !e.missing.is_empty() {
+        eprintln!(
+            "error: {} without these answers{target}:",
+            if terminal {
+                "setup --yes cannot go on"
+            } else {
+                "no terminal to ask on, and setup cannot go on"
+            }
+        );
+        for f in e.missing {
+            eprintln!("  {f}");
+        }
+        eprintln!("(run `duo-openvpn setup --help` for every flag)");
+    }
+    exit::USAGE
 }
