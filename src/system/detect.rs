@@ -11,8 +11,7 @@ use super::host::Host;
 use super::service;
 use super::tree::Kind;
 
-/// Where Access Server keeps its command-line tool.
-pub const SACLI: &str = "/usr/local/openvpn_as/scripts/sacli";
+pub use super::root::SACLI;
 
 /// `openvpn --version`, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]

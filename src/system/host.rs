@@ -75,7 +75,7 @@ impl Host {
     /// real system only: a sandbox never reaches the host's) `sacli` on PATH, as newer Access
     /// Server releases install it.
     pub fn sacli(&self) -> Option<PathBuf> {
-        let under_root = self.path(super::detect::SACLI);
+        let under_root = self.path(super::root::SACLI);
         if which::which_in(&under_root, None::<&str>, "/").is_ok() {
             return Some(under_root);
         }

@@ -2,6 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
+/// Where Access Server keeps its command-line tool.
+pub const SACLI: &str = "/usr/local/openvpn_as/scripts/sacli";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Root(PathBuf);
 
