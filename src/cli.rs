@@ -78,6 +78,10 @@ pub struct SetupArgs {
     /// The whole wizard in a throw-away sandbox with a built-in Duo stand-in.
     #[arg(long)]
     pub demo: bool,
+    /// Ask in plain lines, one prompt after another, instead of the full-screen wizard (also
+    /// chosen by TERM=dumb or a terminal narrower than 80 columns).
+    #[arg(long)]
+    pub plain: bool,
     /// Which OpenVPN to set up, when both are installed.
     #[arg(long, value_enum)]
     pub target: Option<Target>,

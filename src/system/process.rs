@@ -67,6 +67,12 @@ impl Process {
         self.var_os(key).is_some_and(|v| !v.is_empty())
     }
 
+    /// `TERM=dumb`: a terminal that cannot place the cursor (a serial console, an editor's
+    /// shell buffer), where only line-by-line output reads right.
+    pub fn term_is_dumb(&self) -> bool {
+        self.var("TERM").as_deref() == Some("dumb")
+    }
+
     /// Both ends a person can answer on.
     pub fn interactive(&self) -> bool {
         self.stdin_terminal && self.stdout_terminal

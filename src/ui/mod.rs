@@ -1,3 +1,4 @@
-//! Small pieces of terminal output shared by the commands.
+//! Small pieces of terminal output shared by the commands, and the line mode's prompts.
 
+pub mod line;
 pub mod spinner;

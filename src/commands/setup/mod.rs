@@ -65,6 +65,9 @@ pub fn run(mut args: SetupArgs, process: &Process) -> u8 {
 
     let code = match check_target(&args, &detection, &host) {
         Err(code) => return code,
+        Ok(Target::AccessServer) if interactive && line_mode(&args, &host) => {
+            crate::ui::line::access::run_access(&args, &host, skey_env)
+        }
         Ok(Target::AccessServer) => access::run(&args, &host, skey_env, terminal),
         Ok(Target::Community) => community(
             &args,
@@ -92,11 +95,20 @@ fn community(
     interactive: bool,
     terminal: bool,
 ) -> u8 {
-    if interactive {
+    if interactive && line_mode(args, &host) {
+        crate::ui::line::community::run(args, host, detection, skey_env, demo)
+    } else if interactive {
         crate::wizard::run(args, host, detection, skey_env, demo)
     } else {
         non_interactive(args, host, &detection, skey_env, terminal)
     }
+}
+
+/// Prompts in lines instead of the full-screen wizard: `--plain`, `TERM=dumb`, or a terminal
+/// narrower than the wizard's 80 columns.
+fn line_mode(args: &SetupArgs, host: &Host) -> bool {
+    let columns = ratatui::crossterm::terminal::size().ok().map(|(w, _)| w);
+    crate::ui::line::wanted(args.plain, &host.process, columns)
 }
 
 /// Community, Access Server, both or neither: `Err(exit code)` when setup cannot go on.
