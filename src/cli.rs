@@ -112,6 +112,10 @@ pub struct SetupArgs {
     /// A client profile to edit; a directory means every .ovpn in it. Repeatable.
     #[arg(long = "client-config", value_name = "PATH")]
     pub client_configs: Vec<String>,
+    /// Leave the templates of Nyr's and angristan's openvpn-install and of PiVPN alone (by
+    /// default they are edited, so that profiles made from now on carry the client lines).
+    #[arg(long)]
+    pub no_client_templates: bool,
     /// Do not restart the OpenVPN service.
     #[arg(long)]
     pub no_restart: bool,

@@ -233,6 +233,9 @@ pub fn from_flags(
             }
         }
     }
+    if !args.no_client_templates {
+        clients.extend(templates(detection, &clients));
+    }
     let plugin_so = match find_plugin_so(args.plugin_so.clone(), &host.process) {
         Some(p) if crate::system::files::is_input_file(&p) => PluginSource::File(p),
         Some(p) => {
@@ -299,4 +302,17 @@ pub fn from_flags(
         },
         notes,
     ))
+}
+
+/// The installers' templates setup edits unless asked not to: those detection found in folders
+/// no other user can change (the rule the wizard pre-selects profiles by), not already `chosen`.
+/// One already carrying the lines is kept, so the plan says so instead of warning that no
+/// profile is edited.
+pub fn templates(detection: &Detection, chosen: &[String]) -> Vec<String> {
+    detection
+        .clients
+        .iter()
+        .filter(|c| c.template.is_some() && c.foreign.is_none() && !chosen.contains(&c.path))
+        .map(|c| c.path.clone())
+        .collect()
 }

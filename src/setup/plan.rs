@@ -9,7 +9,7 @@ use ovpn_config::{
     Change, Document, EditError, IdentityHint, PluginLineStyle, ServerSetup, SessionTokens,
 };
 
-use crate::system::detect::{Detection, Read, ServerConfig, Snapshot, read_doc};
+use crate::system::detect::{Detection, Read, ServerConfig, Snapshot, read_doc, template_of};
 use crate::system::files::{self, SysPath};
 use crate::system::host::Host;
 use crate::system::process::Process;
@@ -102,6 +102,8 @@ pub struct FileEdit {
     /// The links followed, `link -> target as written`, for the review.
     pub links: Vec<String>,
     pub server: bool,
+    /// The installer whose template for new profiles this file is.
+    pub template: Option<&'static str>,
     pub before: Vec<u8>,
     pub after: Vec<u8>,
     pub changes: Vec<Change>,
@@ -280,9 +282,19 @@ impl Plan {
                     e.changes.len(),
                     plural(e.changes.len())
                 ));
+                if let Some(t) = e.template {
+                    s.push_str(&format!(
+                        "    template of {t}: profiles made from now on carry the lines\n"
+                    ));
+                }
                 for c in &e.changes {
                     s.push_str(&format!("    {c}\n"));
                 }
+            } else if let Some(t) = e.template {
+                s.push_str(&format!(
+                    "  {} (template of {t}: already carries the lines, unchanged)\n",
+                    e.path
+                ));
             } else {
                 s.push_str(&format!("  {} (already set up, unchanged)\n", e.path));
             }
@@ -551,9 +563,17 @@ pub fn build(
         |doc| ovpn_config::ensure_server(doc, &server_setup),
     )?);
     for c in &answers.client_configs {
-        edits.push(edit(host, &detection.snapshot, c, false, |doc| {
-            ovpn_config::ensure_client_with(doc, false, answers.session_tokens.is_some())
-        })?);
+        let template = template_of(c);
+        let mut e = edit(host, &detection.snapshot, c, false, |doc| {
+            // A template need not say `client`: the installer's profiles made from it do.
+            ovpn_config::ensure_client_with(
+                doc,
+                template.is_some(),
+                answers.session_tokens.is_some(),
+            )
+        })?;
+        e.template = template;
+        edits.push(e);
     }
     for e in &edits {
         if let Some(t) = &e.target {
@@ -567,6 +587,16 @@ pub fn build(
     if answers.client_configs.is_empty() {
         warnings.push(
             "no client profile edited: each client needs auth-user-pass, auth-retry interact and reneg-sec 0".into(),
+        );
+    } else if answers
+        .client_configs
+        .iter()
+        .all(|c| template_of(c).is_some())
+    {
+        warnings.push(
+            "only the installer's template is edited: profiles made before now still need \
+             auth-user-pass, auth-retry interact and reneg-sec 0 (--client-config PATH)"
+                .into(),
         );
     }
     if answers.settings.failmode == Failmode::Safe {
@@ -651,6 +681,7 @@ fn edit(
         target,
         links,
         server,
+        template: None,
         before,
         after,
         changes,

@@ -104,6 +104,29 @@ pub struct ClientProfile {
     /// eve (uid 1000)"): shown, not pre-selected. Edited, when chosen, through handles, so a
     /// folder swapped for a symlink meanwhile cannot redirect the write.
     pub foreign: Option<String>,
+    /// The installer whose template for new profiles this is ("Nyr's openvpn-install"): every
+    /// profile it makes from now on starts as a copy of this file.
+    pub template: Option<&'static str>,
+}
+
+/// The templates the popular installers make every new profile from, and whose they are. Each
+/// holds plain client directives; the installer appends the inline keys when it makes a profile.
+pub const TEMPLATES: &[(&str, &str)] = &[
+    ("/etc/openvpn/server/client-common.txt", NYR),
+    // Nyr's before the 2.4 directory layout (2019).
+    ("/etc/openvpn/client-common.txt", NYR),
+    ("/etc/openvpn/server/client-template.txt", ANGRISTAN),
+    // angristan's before the 2.4 directory layout (2025).
+    ("/etc/openvpn/client-template.txt", ANGRISTAN),
+    ("/etc/openvpn/easy-rsa/pki/Default.txt", PIVPN),
+];
+pub const NYR: &str = "Nyr's openvpn-install";
+pub const ANGRISTAN: &str = "angristan's openvpn-install";
+pub const PIVPN: &str = "PiVPN";
+
+/// The installer whose template `path` (a system path) is.
+pub fn template_of(path: &str) -> Option<&'static str> {
+    TEMPLATES.iter().find(|(p, _)| *p == path).map(|(_, w)| *w)
 }
 
 /// One config as detection read it.
@@ -205,7 +228,12 @@ pub fn detect(host: &Host, extra_client_paths: &[String]) -> Detection {
         dirs.push(format!("{home}/ovpns"));
         dirs.push(format!("{home}/client-configs/files"));
     }
-    let mut files: Vec<String> = Vec::new();
+    // Templates first: they decide every profile made later.
+    let mut files: Vec<String> = TEMPLATES
+        .iter()
+        .map(|(p, _)| p.to_string())
+        .filter(|p| exists(host, p))
+        .collect();
     for dir in &dirs {
         files.extend(list(host, dir, &["ovpn", "conf"]));
     }
@@ -216,8 +244,13 @@ pub fn detect(host: &Host, extra_client_paths: &[String]) -> Detection {
         if d.clients.iter().any(|c| c.path == path) {
             continue;
         }
+        let template = template_of(&path);
         match snapshot_doc(host, &mut d.snapshot, &path) {
-            Ok(doc) if doc.role() == Role::Client => {
+            // A template is a client profile without its keys, whatever it says of its role.
+            Ok(doc)
+                if doc.role() == Role::Client
+                    || (template.is_some() && doc.role() == Role::Unknown) =>
+            {
                 let ready = doc.auth_user_pass().is_some()
                     && doc.auth_retry() == Some("interact")
                     && doc.reneg_sec().is_some_and(|r| r.max == "0");
@@ -229,6 +262,7 @@ pub fn detect(host: &Host, extra_client_paths: &[String]) -> Detection {
                     path,
                     ready,
                     foreign,
+                    template,
                 });
             }
             Ok(_) => {}
@@ -315,6 +349,14 @@ fn list(host: &Host, dir: &str, exts: &[&str]) -> Vec<String> {
         })
         .map(|n| join(dir, &n))
         .collect()
+}
+
+/// A file (or a symlink, resolved when it is read) at the system path `path`.
+fn exists(host: &Host, path: &str) -> bool {
+    host.root
+        .tree()
+        .entry(&SysPath::normalize(path))
+        .is_ok_and(|e| e.is_some_and(|e| matches!(e.kind, Kind::File | Kind::Symlink)))
 }
 
 fn list_dirs(host: &Host, dir: &str) -> Vec<String> {
@@ -470,6 +512,68 @@ mod sandbox_tests {
                 ("/home/ann/ovpns/ann.ovpn", false),
                 ("/srv/extra/pc.ovpn", false)
             ]
+        );
+    }
+
+    #[test]
+    fn installer_templates_are_client_profiles_named_by_their_installer() {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        put(
+            r,
+            "/etc/openvpn/server/server.conf",
+            "server 10.8.0.0 255.255.255.0\n",
+            0o644,
+        );
+        put(
+            r,
+            "/etc/openvpn/server/client-common.txt",
+            "client\ndev tun\nremote 203.0.113.10 1194\n",
+            0o644,
+        );
+        // Trimmed of its `client` line: still the template profiles are made from.
+        put(
+            r,
+            "/etc/openvpn/easy-rsa/pki/Default.txt",
+            "dev tun\nremote 203.0.113.10 1194\nauth-user-pass\nauth-retry interact\nreneg-sec 0\n",
+            0o644,
+        );
+        // Not a template of any installer, and a "template" that is a server: neither listed.
+        put(r, "/etc/openvpn/server/notes.txt", "client\n", 0o644);
+        put(
+            r,
+            "/etc/openvpn/client-template.txt",
+            "server 10.9.0.0 255.255.255.0\n",
+            0o644,
+        );
+        put(r, "/root/alice.ovpn", "client\n", 0o600);
+        let group_writable = r.join("etc/openvpn/server");
+        let host = Host::new(r, &crate::system::process::Process::os());
+        let d = detect(&host, &[]);
+        let clients: Vec<(&str, Option<&str>, bool)> = d
+            .clients
+            .iter()
+            .map(|c| (c.path.as_str(), c.template, c.ready))
+            .collect();
+        assert_eq!(
+            clients,
+            [
+                ("/etc/openvpn/server/client-common.txt", Some(NYR), false),
+                ("/etc/openvpn/easy-rsa/pki/Default.txt", Some(PIVPN), true),
+                ("/root/alice.ovpn", None, false),
+            ]
+        );
+        assert!(d.clients.iter().all(|c| c.foreign.is_none()), "{d:?}");
+
+        // In a folder another user can change: still listed, marked foreign (not pre-selected).
+        std::fs::set_permissions(&group_writable, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let d = detect(&host, &[]);
+        let nyr = d.clients.iter().find(|c| c.template == Some(NYR)).unwrap();
+        assert!(
+            nyr.foreign
+                .as_deref()
+                .is_some_and(|f| f.contains("/etc/openvpn/server")),
+            "{nyr:?}"
         );
     }
 }
