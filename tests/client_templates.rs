@@ -246,7 +246,7 @@ const NYR_OLD: Layout = Layout {
     ..NYR
 };
 
-/// Before its 2025 move to /etc/openvpn/server/.
+/// Before its December 2025 move to /etc/openvpn/server/.
 const ANGRISTAN_OLD: Layout = Layout {
     installer: "angristan's openvpn-install",
     server: "/etc/openvpn/server.conf",
@@ -421,7 +421,7 @@ fn angristans_template_is_edited_and_restored() {
 }
 
 #[test]
-fn angristans_template_before_2025_is_edited_and_restored() {
+fn angristans_template_before_december_2025_is_edited_and_restored() {
     setup_edits_the_template_and_uninstall_restores_it(&ANGRISTAN_OLD);
 }
 
@@ -501,6 +501,19 @@ fn a_template_in_a_folder_another_user_can_change_is_not_preselected() {
     carries_the_client_lines(
         PIVPN.profile,
         &std::fs::read_to_string(s.path(PIVPN.profile)).unwrap(),
+    );
+
+    // Asked for by name, it is edited (through handles that follow no swapped-in link).
+    let o = s.run(&strs(&s.setup_args(&mock, &[PIVPN.template])));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    carries_the_client_lines(
+        PIVPN.template,
+        &std::fs::read_to_string(s.path(PIVPN.template)).unwrap(),
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("template of PiVPN"),
+        "{}",
+        text(&o)
     );
 }
 

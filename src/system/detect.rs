@@ -116,7 +116,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     // Nyr's before the 2.4 directory layout (2019).
     ("/etc/openvpn/client-common.txt", NYR),
     ("/etc/openvpn/server/client-template.txt", ANGRISTAN),
-    // angristan's before the 2.4 directory layout (2025).
+    // angristan's before the 2.4 directory layout (December 2025).
     ("/etc/openvpn/client-template.txt", ANGRISTAN),
     ("/etc/openvpn/easy-rsa/pki/Default.txt", PIVPN),
 ];
@@ -185,6 +185,11 @@ pub struct Detection {
 impl Detection {
     pub fn community(&self) -> bool {
         self.openvpn.is_some() || !self.servers.is_empty()
+    }
+
+    /// `setup --no-client-templates`: the installers' templates are neither offered nor edited.
+    pub fn drop_templates(&mut self) {
+        self.clients.retain(|c| c.template.is_none());
     }
 }
 

@@ -61,7 +61,11 @@ pub fn run(mut args: SetupArgs, process: &Process) -> u8 {
     };
     let terminal = process.interactive();
     let interactive = terminal && !args.yes && !args.dry_run;
-    let detection = detect::detect(&host, &args.client_configs);
+    let mut detection = detect::detect(&host, &args.client_configs);
+    if args.no_client_templates {
+        // Every front end (wizard, line mode, --yes) offers what detection lists.
+        detection.drop_templates();
+    }
 
     let code = match check_target(&args, &detection, &host) {
         Err(code) => return code,
