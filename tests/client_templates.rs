@@ -387,8 +387,23 @@ fn setup_edits_the_template_and_uninstall_restores_it(l: &Layout) {
         "{}: a second run changed files",
         l.installer
     );
+    let unchanged = format!(
+        "  {} (template of {}: already carries the lines, unchanged)\n",
+        l.template, l.installer
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains(&unchanged),
+        "{}: wanted {unchanged}in {}",
+        l.installer,
+        text(&o)
+    );
 
     let root = s.root().display().to_string();
+    let o = s.run(&["status", "--root", &root, "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}: {}", l.installer, text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["healthy"], true, "{}: {v}", l.installer);
+
     let o = s.run(&["uninstall", "--root", &root, "--yes"]);
     assert_eq!(o.status.code(), Some(0), "{}: {}", l.installer, text(&o));
     assert_eq!(

@@ -264,6 +264,24 @@ impl Plan {
             .collect()
     }
 
+    /// For the done screen: one line per installer template this plan edits, saying the
+    /// profiles that installer makes from now on carry the lines.
+    pub fn template_notes(&self) -> Vec<String> {
+        self.edits
+            .iter()
+            .filter(|e| e.changed())
+            .filter_map(|e| {
+                e.template.map(|t| {
+                    format!(
+                        "profiles {t} makes from now on carry the client lines (its template {} \
+                         was edited)",
+                        e.path
+                    )
+                })
+            })
+            .collect()
+    }
+
     /// The plan as text: what `--dry-run` prints and `--yes` shows before applying.
     pub fn describe(&self) -> String {
         let mut s = String::new();
@@ -690,7 +708,63 @@ fn edit(
 
 #[cfg(test)]
 mod tests {
-    use super::unified;
+    use super::{FileEdit, Plan, unified};
+
+    #[test]
+    fn a_template_is_named_as_one_in_the_plan_and_the_done_notes() {
+        let edit = |path: &str, template, after: &str| FileEdit {
+            path: path.into(),
+            target: None,
+            links: Vec::new(),
+            server: false,
+            template,
+            before: b"client\n".to_vec(),
+            after: after.as_bytes().to_vec(),
+            changes: Vec::new(),
+        };
+        let plan = Plan {
+            installs: Vec::new(),
+            edits: vec![
+                edit(
+                    "/etc/openvpn/server/client-common.txt",
+                    Some("Nyr's openvpn-install"),
+                    "client\nauth-user-pass\n",
+                ),
+                edit(
+                    "/etc/openvpn/easy-rsa/pki/Default.txt",
+                    Some("PiVPN"),
+                    "client\n",
+                ),
+                edit("/root/a.ovpn", None, "client\nauth-user-pass\n"),
+            ],
+            restart: None,
+            test_user: None,
+            warnings: Vec::new(),
+        };
+        let d = plan.describe();
+        assert!(
+            d.contains(
+                "  /etc/openvpn/server/client-common.txt (0 changes)\n    template of Nyr's \
+                 openvpn-install: profiles made from now on carry the lines\n"
+            ),
+            "{d}"
+        );
+        assert!(
+            d.contains(
+                "  /etc/openvpn/easy-rsa/pki/Default.txt (template of PiVPN: already carries \
+                 the lines, unchanged)\n"
+            ),
+            "{d}"
+        );
+        assert!(d.contains("  /root/a.ovpn (0 changes)\n"), "{d}");
+        assert_eq!(
+            plan.template_notes(),
+            [
+                "profiles Nyr's openvpn-install makes from now on carry the client lines (its \
+                 template /etc/openvpn/server/client-common.txt was edited)"
+            ]
+        );
+    }
 
     #[test]
     fn diff_context_never_shows_a_key_and_headers_name_real_lines() {
