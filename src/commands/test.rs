@@ -70,6 +70,29 @@ fn read_passcode(process: &Process) -> Result<String, String> {
             "--factor passcode needs a terminal to type the passcode, or DUO_PASSCODE set".into(),
         );
     }
+    if process.stderr_terminal {
+        // The line mode's masked prompt: `*` per character typed, nothing of it afterwards.
+        crate::ui::line::init(process);
+        return match crate::ui::line::password(
+            "Duo passcode:",
+            Some("from Duo Mobile or a hardware token; Esc cancels"),
+            |s| {
+                if s.is_empty() {
+                    Err("type the passcode (Esc cancels)".into())
+                } else {
+                    Ok(())
+                }
+            },
+            None,
+            false,
+        ) {
+            Ok(Some(p)) => Ok(p),
+            Ok(None) | Err(crate::ui::line::Stop::Quit) => Err("no passcode typed".into()),
+            Err(crate::ui::line::Stop::Failed(e)) => Err(e),
+        };
+    }
+    // Standard error is not the terminal (redirected): no prompt to draw there, so the line is
+    // read with echo off, as before.
     eprint!("Duo passcode: ");
     let _ = std::io::stderr().flush();
     let line = crate::system::terminal::read_line_hidden()
@@ -204,12 +227,12 @@ async fn report(
         }
         Outcome::Failed(e @ Error::Credentials { .. }) => {
             eprintln!("error: {e}");
-            if let Ok(skew) = client.clock_skew().await {
-                if skew.abs() > 60 {
-                    eprintln!(
-                        "  This machine's clock is {skew:+} s off Duo's: correct the time (NTP) and try again."
-                    );
-                }
+            if let Ok(skew) = client.clock_skew().await
+                && skew.abs() > 60
+            {
+                eprintln!(
+                    "  This machine's clock is {skew:+} s off Duo's: correct the time (NTP) and try again."
+                );
             }
             exit::USAGE
         }

@@ -1,7 +1,5 @@
 //! `duo-openvpn uninstall`: undo exactly what setup recorded in its manifest.
 
-use std::io::{BufRead, Write};
-
 use crate::cli::{UninstallArgs, exit};
 use crate::setup::plan::unified;
 use crate::system::host::Host;
@@ -54,19 +52,27 @@ pub fn run(args: UninstallArgs, process: &Process) -> u8 {
         return exit::OK;
     }
     if !args.yes {
-        let stdin = std::io::stdin();
         if !host.process.stdin_terminal {
             eprintln!(
                 "error: no terminal to confirm on; run again with --yes to undo without asking"
             );
             return exit::USAGE;
         }
-        print!("Undo all of this? [y/N] ");
-        let _ = std::io::stdout().flush();
-        let mut line = String::new();
-        if stdin.lock().read_line(&mut line).is_err() || !matches!(line.trim(), "y" | "Y" | "yes") {
-            println!("Nothing changed.");
-            return exit::OK;
+        crate::ui::line::init(&host.process);
+        match crate::ui::line::confirm(
+            "Undo all of this?",
+            false,
+            Some("y undoes it, n (or Enter) changes nothing"),
+        ) {
+            Ok(true) => {}
+            Ok(false) | Err(crate::ui::line::Stop::Quit) => {
+                println!("Nothing changed.");
+                return exit::OK;
+            }
+            Err(crate::ui::line::Stop::Failed(e)) => {
+                eprintln!("error: {e}; run again with --yes to undo without asking");
+                return exit::USAGE;
+            }
         }
     }
     match crate::setup::undo::undo(&host, !args.no_restart) {

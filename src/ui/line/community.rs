@@ -111,8 +111,11 @@ pub fn detection_lines(d: &Detection) -> Vec<String> {
 
 fn client_label(c: &ClientProfile) -> String {
     format!(
-        "{}{}{}",
+        "{}{}{}{}",
         c.path,
+        c.template
+            .map(|t| format!(" (template of {t})"))
+            .unwrap_or_default(),
         if c.ready { " (ready)" } else { "" },
         if c.foreign.is_some() {
             " (another user's folder)"
@@ -122,15 +125,18 @@ fn client_label(c: &ClientProfile) -> String {
     )
 }
 
-/// The profiles ticked at first: those named with --client-config, else (as the wizard does)
-/// every one not set up yet and not in a folder another user controls.
+/// The profiles ticked at first: those named with --client-config and the installers'
+/// templates (as `--yes` edits them), else (as the wizard does) every one not set up yet and
+/// not in a folder another user controls.
 pub fn preselected(args: &SetupArgs, host: &Host, d: &Detection) -> Vec<usize> {
     if !args.client_configs.is_empty() {
-        let wanted: Vec<String> = args
+        let mut wanted: Vec<String> = args
             .client_configs
             .iter()
             .flat_map(|c| detect::client_paths(host, c))
             .collect();
+        // --no-client-templates took them out of the detection already.
+        wanted.extend(answers::templates(d, &wanted));
         return (0..d.clients.len())
             .filter(|i| wanted.contains(&d.clients[*i].path))
             .collect();
@@ -337,7 +343,7 @@ impl<'a> Session<'a> {
         heading("9. Test push");
         self.test_push()?;
         heading("10. Done");
-        self.done();
+        self.done(&plan);
         Ok(())
     }
 
@@ -588,8 +594,11 @@ impl<'a> Session<'a> {
         }
     }
 
-    fn done(&self) {
+    fn done(&self, plan: &Plan) {
         println!("Duo now guards this OpenVPN server.");
+        for n in plan.template_notes() {
+            println!("{n}.");
+        }
         println!("Users log in with their certificate and, as password,");
         println!("nothing or `push` (a push), `phone`, `sms` or a passcode.");
         println!("  duo-openvpn status      checks it all again");

@@ -1,0 +1,473 @@
+//! The line mode through a real terminal: the binary in tmux, every prompt answered keystroke by
+//! keystroke, asserting on the transcript (the pane's whole history) and on the sandbox after.
+//! `setup --plain` for Community and Access Server, the masked passcode of
+//! `test --factor passcode`, uninstall's confirmation, and the line mode chosen on its own for a
+//! narrow terminal and for TERM=dumb. Every wait is bounded.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use duo_mock::{MOCK_IKEY, MOCK_SKEY, MockConfig, MockDuo, users};
+
+struct Tmux {
+    socket: String,
+    session: String,
+}
+
+impl Tmux {
+    fn start(name: &str, size: (u16, u16), cmd: &str, env: &[(&str, &str)]) -> Tmux {
+        assert!(
+            Command::new("tmux")
+                .arg("-V")
+                .output()
+                .map(|o| o.status.success())
+                .unwrap_or(false),
+            "tmux is needed for this test (scripts/test-all installs it)"
+        );
+        let t = Tmux {
+            socket: format!("duo-openvpn-line-{}-{name}", std::process::id()),
+            session: name.into(),
+        };
+        let (w, h) = (size.0.to_string(), size.1.to_string());
+        let mut c = Command::new("tmux");
+        c.args(["-L", &t.socket, "-f", "/dev/null", "new-session", "-d"]);
+        c.args(["-x", &w, "-y", &h, "-s", &t.session]);
+        // In the command itself: tmux gives the pane its own TERM, and a login shell its own
+        // PATH.
+        let mut line = String::from("env");
+        for (k, v) in env {
+            line.push_str(&format!(" '{k}={v}'"));
+        }
+        c.arg(format!("{line} sh -c '{}'", cmd.replace('\'', "'\\''")));
+        let o = c.output().unwrap();
+        assert!(
+            o.status.success(),
+            "tmux: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let o = Command::new("tmux")
+            .args([
+                "-L",
+                &t.socket,
+                "set-option",
+                "-g",
+                "history-limit",
+                "20000",
+            ])
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        t
+    }
+
+    /// What is on the screen now.
+    fn screen(&self) -> String {
+        self.capture(&[])
+    }
+
+    /// Everything printed so far, wrapped lines joined: the transcript a person would copy.
+    fn transcript(&self) -> String {
+        self.capture(&["-S", "-", "-J"])
+    }
+
+    fn capture(&self, extra: &[&str]) -> String {
+        let mut args = vec![
+            "-L",
+            &self.socket,
+            "capture-pane",
+            "-p",
+            "-t",
+            &self.session,
+        ];
+        args.extend(extra);
+        String::from_utf8_lossy(&Command::new("tmux").args(&args).output().unwrap().stdout)
+            .into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            let o = Command::new("tmux")
+                .args(["-L", &self.socket, "send-keys", "-t", &self.session, k])
+                .output()
+                .unwrap();
+            assert!(o.status.success());
+            std::thread::sleep(Duration::from_millis(80));
+        }
+    }
+
+    /// Type `text` literally (no key names).
+    fn type_text(&self, text: &str) {
+        let o = Command::new("tmux")
+            .args([
+                "-L",
+                &self.socket,
+                "send-keys",
+                "-t",
+                &self.session,
+                "-l",
+                text,
+            ])
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        std::thread::sleep(Duration::from_millis(150));
+    }
+
+    /// Wait (at most `secs`) until the screen shows `text`; the transcript on failure.
+    fn wait(&self, text: &str, secs: u64) -> String {
+        let end = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let s = self.screen();
+            if s.contains(text) {
+                return s;
+            }
+            if Instant::now() > end {
+                panic!(
+                    "waited {secs}s for {text:?}; the transcript:\n{}",
+                    self.transcript()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
+    }
+}
+
+/// The sandbox `setup --demo` announced in its first line.
+fn demo_dir(transcript: &str) -> PathBuf {
+    let line = transcript
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Demo sandbox: "))
+        .unwrap_or_else(|| panic!("no sandbox line in:\n{transcript}"));
+    PathBuf::from(line.split(" (").next().unwrap())
+}
+
+fn read(root: &Path, sys: &str) -> String {
+    std::fs::read_to_string(root.join(sys.trim_start_matches('/')))
+        .unwrap_or_else(|e| panic!("{sys} under {}: {e}", root.display()))
+}
+
+fn asset(name: &str) -> String {
+    std::fs::read_to_string(Path::new(common::ASSETS).join(name)).unwrap()
+}
+
+#[test]
+fn community_setup_plain_answering_every_prompt() {
+    let cmd = format!(
+        "{} setup --demo --plain; echo EXIT=$?; sleep 120",
+        common::BIN
+    );
+    let t = Tmux::start("community", (100, 40), &cmd, &[]);
+    let s = t.wait("? Integration key:", 30);
+    assert!(s.contains("== 1. Detection =="), "{s}");
+    assert!(
+        s.contains("/etc/openvpn/server/server.conf") && s.contains("openvpn-server@server active"),
+        "{s}"
+    );
+    assert!(s.contains(MOCK_IKEY), "the ikey is not pre-filled:\n{s}");
+    t.keys(&["Enter"]);
+    t.wait("? Secret key:", 10);
+    // Typed, not kept: the prompt masks it as it is typed.
+    t.type_text(MOCK_SKEY);
+    let s = t.screen();
+    assert!(s.contains("****"), "the secret key is not masked:\n{s}");
+    assert!(!s.contains(MOCK_SKEY), "the secret key is echoed:\n{s}");
+    t.keys(&["Enter"]);
+    t.wait("? API hostname:", 10);
+    t.keys(&["Enter"]);
+    t.wait("Duo accepted the integration key and secret key", 20);
+    let s = t.wait("? When Duo is down:", 10);
+    assert!(s.contains("> secure"), "{s}");
+    t.keys(&["Down", "Enter"]);
+    t.wait("? The Duo user is:", 10);
+    t.keys(&["Enter"]);
+    let s = t.wait("? Client profiles to edit:", 10);
+    assert!(
+        s.contains("[x] /root/bob.ovpn")
+            && s.contains("[x] /home/alice/alice.ovpn")
+            && s.contains("[ ] /etc/openvpn/client/laptop.conf"),
+        "{s}"
+    );
+    // Right ticks them all: laptop.conf too.
+    t.keys(&["Right", "Enter"]);
+    let s = t.wait("? Apply these changes?", 15);
+    assert!(s.contains("== 6. Review =="), "{s}");
+    t.keys(&["y", "Enter"]);
+    t.wait("restarted openvpn-server@server: active", 30);
+    let s = t.wait("? Duo user for a test push:", 10);
+    assert!(s.contains("alice"), "the test user is not pre-filled:\n{s}");
+    t.keys(&["Enter"]);
+    t.wait("test push: ALLOWED: alice approved the push", 30);
+    let s = t.wait("EXIT=", 20);
+    assert!(s.contains("EXIT=0"), "{}", t.transcript());
+    let out = t.transcript();
+    for step in [
+        "== 2. Credentials ==",
+        "== 3. Options ==",
+        "== 4. Server config ==",
+        "== 5. Client profiles ==",
+        "== 7. Apply ==",
+        "== 8. Restart ==",
+        "== 9. Test push ==",
+        "== 10. Done ==",
+    ] {
+        assert!(out.contains(step), "no {step:?} in:\n{out}");
+    }
+    // Every answer stays in the transcript; the secret key only as its length.
+    assert!(
+        out.contains("> Secret key: ******** (40 characters)"),
+        "{out}"
+    );
+    assert!(out.contains("> When Duo is down: safe"), "{out}");
+    assert!(
+        out.contains("+++ b/etc/openvpn/server/server.conf"),
+        "{out}"
+    );
+    assert!(
+        out.contains("+++ b/etc/openvpn/client/laptop.conf"),
+        "{out}"
+    );
+    assert!(
+        !out.contains(MOCK_SKEY),
+        "the secret key is in the transcript"
+    );
+
+    let dir = demo_dir(&out);
+    let server = read(&dir, "/etc/openvpn/server/server.conf");
+    assert!(
+        server.contains("libduo_openvpn_plugin.so") && server.contains("reneg-sec 0"),
+        "{server}"
+    );
+    let toml = read(&dir, "/etc/duo-openvpn/duo.toml");
+    assert!(
+        toml.contains(MOCK_SKEY) && toml.contains(MOCK_IKEY),
+        "duo.toml lacks the keys typed"
+    );
+    assert!(toml.contains("failmode = \"safe\""), "{toml}");
+    for profile in [
+        "/home/alice/alice.ovpn",
+        "/root/bob.ovpn",
+        "/etc/openvpn/client/laptop.conf",
+    ] {
+        assert!(
+            read(&dir, profile).contains("auth-user-pass"),
+            "{profile} was not edited"
+        );
+    }
+    let o = Command::new(common::BIN)
+        .args(["uninstall", "--yes", "--root"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", common::text(&o));
+    assert_eq!(
+        read(&dir, "/etc/openvpn/server/server.conf"),
+        asset("server.conf")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn access_server_setup_plain_answering_every_prompt() {
+    let cmd = format!(
+        "{} setup --demo --target access-server --plain; echo EXIT=$?; sleep 120",
+        common::BIN
+    );
+    let t = Tmux::start("access", (100, 40), &cmd, &[]);
+    let s = t.wait("? Integration key:", 30);
+    assert!(
+        s.contains("Access Server 2.") && s.contains("post-auth script: none loaded"),
+        "{s}"
+    );
+    t.keys(&["Enter"]);
+    t.wait("? Secret key:", 10);
+    // Enter alone keeps the demo's key (given by file): said, never shown.
+    let s = t.screen();
+    assert!(s.contains("Enter alone keeps"), "{s}");
+    t.keys(&["Enter"]);
+    t.wait("? API hostname:", 10);
+    t.keys(&["Enter"]);
+    t.wait("Duo accepted the integration key and secret key", 20);
+    t.wait("? Push at once (AUTOPUSH)?", 10);
+    t.keys(&["y", "Enter"]);
+    t.wait("? Ask for Duo on:", 10);
+    t.keys(&["Enter"]);
+    t.wait("? When Duo is down:", 10);
+    t.keys(&["Enter"]);
+    let s = t.wait("? Apply these changes?", 15);
+    assert!(s.contains("ConfigPut") && s.contains("sha256 "), "{s}");
+    t.keys(&["y", "Enter"]);
+    let s = t.wait("? Duo user for the test:", 30);
+    assert!(s.contains("alice"), "{s}");
+    t.keys(&["Enter"]);
+    t.wait("test push: ALLOWED: alice", 40);
+    let s = t.wait("EXIT=", 20);
+    assert!(s.contains("EXIT=0"), "{}", t.transcript());
+    let out = t.transcript();
+    assert!(out.contains("> Push at once (AUTOPUSH)? Yes"), "{out}");
+    assert!(
+        out.contains("through the installed post-auth script"),
+        "{out}"
+    );
+    assert!(
+        !out.contains(MOCK_SKEY),
+        "the secret key is in the transcript"
+    );
+
+    let dir = demo_dir(&out);
+    let db = read(&dir, "/usr/local/openvpn_as/etc/fake-config.json");
+    let db: serde_json::Value = serde_json::from_str(&db).unwrap();
+    let script = db
+        .pointer("/auth.module.post_auth_script")
+        .or_else(|| db.get("auth.module.post_auth_script"))
+        .and_then(|v| v.as_str())
+        .unwrap_or_else(|| panic!("no post-auth script in the stand-in's database: {db}"));
+    assert!(script.contains("AUTOPUSH = True\n"), "AUTOPUSH not on");
+    let calls = read(&dir, "/usr/local/openvpn_as/sacli-calls.log");
+    assert!(
+        calls.contains("ConfigPut") && calls.contains("start"),
+        "{calls}"
+    );
+    let o = Command::new(common::BIN)
+        .args(["uninstall", "--yes", "--root"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", common::text(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_narrow_terminal_or_term_dumb_gets_the_line_mode_and_esc_changes_nothing() {
+    for (name, size, env) in [
+        ("narrow", (60, 24), vec![]),
+        ("dumb", (100, 24), vec![("TERM", "dumb")]),
+    ] {
+        let cmd = format!("{} setup --demo; echo EXIT=$?; sleep 120", common::BIN);
+        let t = Tmux::start(name, size, &cmd, &env);
+        let s = t.wait("? Integration key:", 30);
+        assert!(s.contains("== 1. Detection =="), "{name}: {s}");
+        t.keys(&["Escape"]);
+        let s = t.wait("EXIT=", 20);
+        assert!(
+            s.contains("Nothing was changed.") && s.contains("EXIT=0"),
+            "{name}: {s}"
+        );
+        let dir = demo_dir(&t.transcript());
+        assert!(
+            !dir.join("var/lib/duo-openvpn").exists(),
+            "{name}: something was recorded"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+fn duo_toml(dir: &Path, mock: &MockDuo) -> PathBuf {
+    let ca = dir.join("ca.pem");
+    mock.write_ca(&ca).unwrap();
+    let path = dir.join("duo.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[duo]\nikey = \"{MOCK_IKEY}\"\nskey = \"{MOCK_SKEY}\"\nhost = \"{}\"\nca_file = \"{}\"\ntimeout_secs = 20\n",
+            mock.host(),
+            ca.display()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn test_factor_passcode_masks_what_is_typed() {
+    let mock = MockDuo::start(MockConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = duo_toml(dir.path(), &mock);
+    let code = users::PASSCODES[5];
+    let cmd = format!(
+        "{} test {} --factor passcode --config {}; echo EXIT=$?; sleep 60",
+        common::BIN,
+        users::APPROVES,
+        config.display()
+    );
+    // DUO_PASSCODE would be taken instead of asking: it must not come from the test's own
+    // environment.
+    let t = Tmux::start(
+        "passcode",
+        (80, 24),
+        &format!("unset DUO_PASSCODE; {cmd}"),
+        &[],
+    );
+    t.wait("? Duo passcode:", 20);
+    t.type_text(code);
+    let s = t.screen();
+    assert!(s.contains(&"*".repeat(code.len())), "not masked:\n{s}");
+    assert!(!s.contains(code), "the passcode is echoed:\n{s}");
+    t.keys(&["Enter"]);
+    let s = t.wait("EXIT=", 30);
+    assert!(s.contains("ALLOWED") && s.contains("EXIT=0"), "{s}");
+    assert!(
+        !t.transcript().contains(code),
+        "the passcode is in the transcript"
+    );
+    assert!(
+        mock.requests().iter().any(|r| r.path == "/auth/v2/auth"),
+        "no auth request reached the stand-in"
+    );
+}
+
+#[test]
+fn uninstall_asks_and_only_yes_undoes() {
+    let sandbox = common::Sandbox::new();
+    let mock = MockDuo::start(MockConfig::default()).unwrap();
+    let before = std::fs::read(sandbox.path("/etc/openvpn/server/server.conf")).unwrap();
+    let args = sandbox.setup_args(&mock, &["/home/alice/alice.ovpn"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = sandbox.run(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", common::text(&o));
+    let manifest = sandbox.path("/var/lib/duo-openvpn/manifest.json");
+    assert!(manifest.exists());
+    let path = format!(
+        "{}:{}",
+        sandbox.bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let cmd = format!(
+        "{} uninstall --root {}; echo EXIT=$?; sleep 60",
+        common::BIN,
+        sandbox.root().display()
+    );
+    // n: nothing changes.
+    let t = Tmux::start("uninstall-no", (80, 24), &cmd, &[("PATH", &path)]);
+    let s = t.wait("? Undo all of this?", 20);
+    assert!(s.contains("(y/N)"), "{s}");
+    t.keys(&["n", "Enter"]);
+    let s = t.wait("EXIT=", 20);
+    assert!(
+        s.contains("Nothing changed.") && s.contains("EXIT=0"),
+        "{s}"
+    );
+    assert!(manifest.exists(), "n undid it");
+    drop(t);
+    // y: undone.
+    let t = Tmux::start("uninstall-yes", (80, 24), &cmd, &[("PATH", &path)]);
+    t.wait("? Undo all of this?", 20);
+    t.keys(&["y", "Enter"]);
+    let s = t.wait("EXIT=", 30);
+    assert!(s.contains("EXIT=0"), "{}", t.transcript());
+    assert_eq!(
+        std::fs::read(sandbox.path("/etc/openvpn/server/server.conf")).unwrap(),
+        before
+    );
+    assert!(!manifest.exists(), "the manifest is still there");
+}
