@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 
 use duo_mock::{MOCK_IKEY, MOCK_SKEY, MockConfig, MockDuo, users};
 
+/// The right shape for a secret key, but not the stand-in's.
+const WRONG_SKEY: &str = "WrongSecretKeyWrongSecretKeyWrongSecret0";
+
 struct Tmux {
     socket: String,
     session: String,
@@ -175,6 +178,15 @@ fn community_setup_plain_answering_every_prompt() {
         "{s}"
     );
     assert!(s.contains(MOCK_IKEY), "the ikey is not pre-filled:\n{s}");
+    t.keys(&["Enter"]);
+    t.wait("? Secret key:", 10);
+    // A key Duo refuses: said, and the keys are asked again; nothing is changed by it.
+    t.type_text(WRONG_SKEY);
+    t.keys(&["Enter"]);
+    t.wait("? API hostname:", 10);
+    t.keys(&["Enter"]);
+    t.wait("Type the keys again", 20);
+    t.wait("? Integration key:", 10);
     t.keys(&["Enter"]);
     t.wait("? Secret key:", 10);
     // Typed, not kept: the prompt masks it as it is typed.
@@ -470,4 +482,109 @@ fn uninstall_asks_and_only_yes_undoes() {
         before
     );
     assert!(!manifest.exists(), "the manifest is still there");
+}
+
+/// Duo's own `duo_openvpn_as.py` loaded (its secret key near the top): the line mode shows what
+/// it is without quoting it and asks before replacing it; no leaves it, yes replaces it.
+#[test]
+fn access_server_asks_before_replacing_another_post_auth_script() {
+    use std::os::unix::fs::PermissionsExt;
+    const KEY: &str = "auth.module.post_auth_script";
+    const SECRET: &str = "their-secret-key";
+    let theirs = format!(
+        "#!/usr/bin/env python\n#\n# duo_openvpn_as.py\n#\n# Copyright 2012 Duo Security, Inc.\n\n\
+         IKEY = 'DIXXXXXXXXXXXXXXXXXX'\nSKEY = '{SECRET}'\nHOST = 'api-x.duosecurity.com'\n\n\
+         __version__ = '2.8'\n\ndef post_auth_cr(authcred, attributes, authret, info, crstate):\n    return authret\n"
+    );
+    let mock = MockDuo::start(MockConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = tempfile::tempdir().unwrap();
+    let sacli = dir.path().join("usr/local/openvpn_as/scripts/sacli");
+    std::fs::create_dir_all(sacli.parent().unwrap()).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/access-server/tests/fake_sacli.py"),
+        &sacli,
+    )
+    .unwrap();
+    std::fs::set_permissions(&sacli, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let db_path = dir.path().join("usr/local/openvpn_as/etc/fake-config.json");
+    std::fs::create_dir_all(db_path.parent().unwrap()).unwrap();
+    std::fs::write(&db_path, serde_json::json!({ KEY: theirs }).to_string()).unwrap();
+    let loaded = || -> Option<String> {
+        let db: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&db_path).unwrap()).unwrap();
+        db.get(KEY).and_then(|v| v.as_str()).map(str::to_string)
+    };
+    let ca = inputs.path().join("ca.pem");
+    mock.write_ca(&ca).unwrap();
+    let skey = inputs.path().join("skey");
+    std::fs::write(&skey, MOCK_SKEY).unwrap();
+    let cmd = format!(
+        "{} setup --plain --target access-server --root {} --ikey {MOCK_IKEY} --skey-file {} \
+         --host {} --ca-file {}; echo EXIT=$?; sleep 60",
+        common::BIN,
+        dir.path().display(),
+        skey.display(),
+        mock.host(),
+        ca.display()
+    );
+    let answer_up_to_consent = |t: &Tmux| {
+        let s = t.wait("? Integration key:", 30);
+        assert!(s.contains("ANOTHER"), "{s}");
+        t.keys(&["Enter"]);
+        t.wait("? Secret key:", 10);
+        t.keys(&["Enter"]);
+        t.wait("? API hostname:", 10);
+        t.keys(&["Enter"]);
+        t.wait("? Push at once (AUTOPUSH)?", 20);
+        t.keys(&["Enter"]);
+        t.wait("? Ask for Duo on:", 10);
+        t.keys(&["Enter"]);
+        t.wait("? When Duo is down:", 10);
+        t.keys(&["Enter"]);
+        t.wait("? Replace it with duo-openvpn's?", 10)
+    };
+    let t = Tmux::start("foreign-no", (100, 40), &cmd, &[]);
+    let s = answer_up_to_consent(&t);
+    assert!(
+        s.contains("Duo's own duo_openvpn_as.py, version 2.8"),
+        "{s}"
+    );
+    t.keys(&["n", "Enter"]);
+    let s = t.wait("EXIT=", 20);
+    assert!(
+        s.contains("Nothing was changed: the other script stays.") && s.contains("EXIT=0"),
+        "{s}"
+    );
+    assert!(!t.transcript().contains(SECRET), "their secret was printed");
+    assert_eq!(loaded().as_deref(), Some(theirs.as_str()));
+    drop(t);
+
+    let t = Tmux::start("foreign-yes", (100, 40), &cmd, &[]);
+    answer_up_to_consent(&t);
+    t.keys(&["y", "Enter"]);
+    let s = t.wait("? Apply these changes?", 10);
+    assert!(s.contains("with the script that is loaded now"), "{s}");
+    t.keys(&["y", "Enter"]);
+    // No user: the test is skipped.
+    t.wait("? Duo user for the test:", 30);
+    t.keys(&["Enter"]);
+    let s = t.wait("EXIT=", 20);
+    assert!(
+        s.contains("No test.") && s.contains("EXIT=0"),
+        "{}",
+        t.transcript()
+    );
+    assert!(!t.transcript().contains(SECRET), "their secret was printed");
+    let ours = loaded().unwrap();
+    assert_ne!(ours, theirs);
+    assert!(ours.contains("duo-openvpn"), "not our script");
+    // Uninstall puts theirs back.
+    let o = Command::new(common::BIN)
+        .args(["uninstall", "--yes", "--root"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", common::text(&o));
+    assert_eq!(loaded().as_deref(), Some(theirs.as_str()));
 }

@@ -161,6 +161,8 @@ struct Session<'a> {
     code: u8,
     /// Something on the system was changed (the manifest records it).
     changed: bool,
+    /// Said after the detection summary.
+    notes: Vec<String>,
 }
 
 impl<'a> Session<'a> {
@@ -236,6 +238,7 @@ impl<'a> Session<'a> {
             clients: Vec::new(),
             code: exit::OK,
             changed: false,
+            notes: Vec::new(),
             detection,
             host,
         };
@@ -286,9 +289,9 @@ impl<'a> Session<'a> {
             if k.proxy.is_none() {
                 k.proxy = c.proxy_url();
             }
-            println!(
-                "note: {path}: Duo's own plugin found; its keys are offered and move into duo.toml"
-            );
+            self.notes.push(format!(
+                "{path}: Duo's own plugin found; its keys are offered and move into duo.toml"
+            ));
         }
     }
 
@@ -296,6 +299,9 @@ impl<'a> Session<'a> {
         heading("1. Detection");
         for l in detection_lines(&self.detection) {
             println!("{l}");
+        }
+        for n in &self.notes {
+            println!("note: {n}");
         }
         if self.detection.servers.is_empty() {
             eprintln!("error: no OpenVPN server config was found: nothing to set up");
@@ -606,6 +612,66 @@ impl<'a> Session<'a> {
         println!(
             "The manifest for uninstall is {}.",
             effect::manifest_display(&self.host)
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use crate::system::process::Process;
+    use clap::Parser;
+
+    fn args(extra: &[&str]) -> SetupArgs {
+        let argv = ["duo-openvpn", "setup"]
+            .into_iter()
+            .chain(extra.iter().copied());
+        match Cli::try_parse_from(argv).unwrap().command {
+            Command::Setup(a) => *a,
+            _ => unreachable!(),
+        }
+    }
+
+    fn profile(path: &str, ready: bool, foreign: bool, template: bool) -> ClientProfile {
+        ClientProfile {
+            path: path.into(),
+            ready,
+            foreign: foreign.then(|| "/home/eve is owned by user eve (uid 1000)".into()),
+            template: template.then_some("Nyr's openvpn-install"),
+        }
+    }
+
+    #[test]
+    fn profiles_are_ticked_as_the_wizard_and_yes_tick_them() {
+        let root = tempfile::tempdir().unwrap();
+        let host = Host::new(
+            root.path(),
+            &Process::new(["duo-openvpn"], Vec::<(&str, &str)>::new()),
+        );
+        let d = Detection {
+            clients: vec![
+                profile("/root/new.ovpn", false, false, false),
+                profile("/root/ready.ovpn", true, false, false),
+                profile("/home/eve/eve.ovpn", false, true, false),
+                profile("/etc/openvpn/server/client-common.txt", false, false, true),
+            ],
+            ..Detection::default()
+        };
+        // The wizard's rule: not set up yet, not in another user's folder.
+        assert_eq!(preselected(&args(&[]), &host, &d), vec![0, 3]);
+        // Named profiles only, and the installer's template, as --yes edits them.
+        assert_eq!(
+            preselected(&args(&["--client-config", "/home/eve/eve.ovpn"]), &host, &d),
+            vec![2, 3]
+        );
+        assert_eq!(
+            client_label(&d.clients[3]),
+            "/etc/openvpn/server/client-common.txt (template of Nyr's openvpn-install)"
+        );
+        assert_eq!(
+            client_label(&d.clients[2]),
+            "/home/eve/eve.ovpn (another user's folder)"
         );
     }
 }

@@ -110,13 +110,13 @@ pub fn password(
     let keeping = keep.is_some();
     fn with_length(s: &str) -> String {
         match s.trim().chars().count() {
-            0 => "(kept)".to_string(),
+            0 => "(kept: the one already given)".to_string(),
             n => format!("******** ({n} characters)"),
         }
     }
     fn hidden(s: &str) -> String {
         if s.trim().is_empty() {
-            "(kept)".to_string()
+            "(kept: the one already given)".to_string()
         } else {
             "********".to_string()
         }
