@@ -588,3 +588,126 @@ fn access_server_asks_before_replacing_another_post_auth_script() {
     assert_eq!(o.status.code(), Some(0), "{}", common::text(&o));
     assert_eq!(loaded().as_deref(), Some(theirs.as_str()));
 }
+
+/// `setup --plain` in a `common::Sandbox` (the fake systemctl, openvpn and journalctl first on
+/// PATH) with these flags, in tmux.
+fn sandbox_setup(s: &common::Sandbox, name: &str, mock: &MockDuo, flags: &[String]) -> Tmux {
+    let ca = s.inputs.path().join("mock-ca.pem");
+    mock.write_ca(&ca).unwrap();
+    let path = format!(
+        "{}:{}",
+        s.bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let cmd = format!(
+        "{} setup --plain --root {} --ca-file {} --plugin-so {} \
+         --client-config /home/alice/alice.ovpn {}; echo EXIT=$?; sleep 60",
+        common::BIN,
+        s.root().display(),
+        ca.display(),
+        s.fake_plugin().display(),
+        flags.join(" ")
+    );
+    Tmux::start(name, (100, 40), &cmd, &[("PATH", &path)])
+}
+
+/// Answer the prompts from the credentials to the review with Enter (every answer pre-filled).
+fn enter_to_review(t: &Tmux) -> String {
+    for prompt in ["? Integration key:", "? Secret key:", "? API hostname:"] {
+        t.wait(prompt, 20);
+        t.keys(&["Enter"]);
+    }
+    t.wait("Duo accepted the integration key and secret key", 20);
+    for prompt in [
+        "? When Duo is down:",
+        "? The Duo user is:",
+        "? Client profiles to edit:",
+    ] {
+        t.wait(prompt, 10);
+        t.keys(&["Enter"]);
+    }
+    t.wait("? Apply these changes?", 15)
+}
+
+#[test]
+fn duos_old_plugin_line_offers_its_keys_and_its_secret_stays_masked() {
+    let mock = MockDuo::start(MockConfig::default()).unwrap();
+    let s = common::Sandbox::new();
+    let conf = s.path("/etc/openvpn/server/server.conf");
+    let mut config = std::fs::read(&conf).unwrap();
+    config.extend_from_slice(
+        format!(
+            "plugin /usr/lib/openvpn/duo_openvpn.so '{MOCK_IKEY} {MOCK_SKEY} {}'\n",
+            mock.host()
+        )
+        .as_bytes(),
+    );
+    std::fs::write(&conf, &config).unwrap();
+    let t = sandbox_setup(&s, "upstream", &mock, &[]);
+    let screen = t.wait("? Integration key:", 30);
+    assert!(
+        screen.contains("Duo's own plugin found") && screen.contains(MOCK_IKEY),
+        "{screen}"
+    );
+    enter_to_review(&t);
+    t.keys(&["n", "Enter"]);
+    let screen = t.wait("EXIT=", 20);
+    assert!(
+        screen.contains("Nothing was changed.") && screen.contains("EXIT=0"),
+        "{screen}"
+    );
+    let out = t.transcript();
+    assert!(
+        out.contains("-plugin /usr/lib/openvpn/duo_openvpn.so") && out.contains("<secret key>"),
+        "the migration is not shown masked:\n{out}"
+    );
+    assert!(
+        !out.contains(MOCK_SKEY),
+        "the secret key was printed:\n{out}"
+    );
+    assert_eq!(std::fs::read(&conf).unwrap(), config);
+}
+
+#[test]
+fn a_failed_restart_offers_the_rollback_and_yes_restores_every_file() {
+    let mock = MockDuo::start(MockConfig::default()).unwrap();
+    let s = common::Sandbox::new();
+    common::write(
+        &s.bin.path().join("systemctl"),
+        b"#!/bin/sh\necho \"systemctl $*\" >> \"$(dirname \"$0\")/calls.log\"\n\
+          case \"$1\" in\n  is-active) echo active ;;\n  \
+          restart) echo 'Job for openvpn-server@server.service failed.' >&2; exit 1 ;;\nesac\nexit 0\n",
+        0o755,
+    );
+    let before = s.tree();
+    let skey = s.skey_file(MOCK_SKEY);
+    let flags = [
+        format!("--ikey {MOCK_IKEY}"),
+        format!("--skey-file {}", skey.display()),
+        format!("--host {}", mock.host()),
+    ];
+    let t = sandbox_setup(&s, "rollback", &mock, &flags);
+    enter_to_review(&t);
+    t.keys(&["y", "Enter"]);
+    let screen = t.wait("? Roll everything back now?", 30);
+    assert!(
+        screen.contains("restarting openvpn-server@server failed"),
+        "{screen}"
+    );
+    t.keys(&["y", "Enter"]);
+    let screen = t.wait("EXIT=", 20);
+    assert!(
+        screen.contains("Rolled back: the system is as it was.") && screen.contains("EXIT=3"),
+        "{}",
+        t.transcript()
+    );
+    assert!(!t.transcript().contains("== 9. Test push =="));
+    let after = s.tree();
+    let changed: Vec<_> = before
+        .iter()
+        .filter(|(k, v)| after.get(*k) != Some(v))
+        .map(|(k, _)| k)
+        .chain(after.keys().filter(|k| !before.contains_key(*k)))
+        .collect();
+    assert!(changed.is_empty(), "not as it was: {changed:?}");
+}
