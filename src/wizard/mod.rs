@@ -3,7 +3,9 @@
 //! `TestBackend`; effects run on a worker thread that owns the one [`Runner`] and come back as
 //! events.
 
+pub mod layout;
 pub mod model;
+pub mod steps;
 pub mod theme;
 pub mod update;
 pub mod view;
@@ -55,14 +57,14 @@ pub fn initial_model(
     let root_label = host.root.dir().display().to_string();
     let mut m = Model::new(detection, root_label, plugin_so);
     m.demo = demo;
-    m.ikey.value = args.ikey.clone().unwrap_or_default();
-    m.host.value = args.host.clone().unwrap_or_default();
+    m.creds.ikey.value = args.ikey.clone().unwrap_or_default();
+    m.creds.host.value = args.host.clone().unwrap_or_default();
     if let Ok(Some(s)) = read_skey(args.skey_file.as_ref(), skey_env) {
-        m.skey.value = s.expose().to_string();
+        m.creds.skey.value = s.expose().to_string();
     }
-    m.ca_file = args.ca_file.clone();
-    m.proxy = args.proxy.clone();
-    m.failmode = crate::setup::answers::failmode(args.failmode);
+    m.creds.ca_file = args.ca_file.clone();
+    m.creds.proxy = args.proxy.clone();
+    m.options.failmode = crate::setup::answers::failmode(args.failmode);
     m.session_tokens = args.session_tokens.then(|| {
         args.session_lifetime
             .unwrap_or(crate::setup::plan::SESSION_LIFETIME_SECS)
@@ -73,11 +75,13 @@ pub fn initial_model(
         m.server_index = i;
     }
     if let Some(s) = m.server() {
-        m.username_from = plan::identity_default(s).0;
+        m.options.username_from = plan::identity_default(s).0;
     }
     match args.username_from {
-        Some(UsernameFromArg::CommonName) => m.username_from = duo::UsernameFrom::CommonName,
-        Some(UsernameFromArg::Username) => m.username_from = duo::UsernameFrom::Username,
+        Some(UsernameFromArg::CommonName) => {
+            m.options.username_from = duo::UsernameFrom::CommonName
+        }
+        Some(UsernameFromArg::Username) => m.options.username_from = duo::UsernameFrom::Username,
         None => {}
     }
     if !args.client_configs.is_empty() {
@@ -87,7 +91,7 @@ pub fn initial_model(
             .flat_map(|c| detect::client_paths(host, c))
             .collect();
         for (i, c) in m.detection.clients.iter().enumerate() {
-            m.client_selected[i] = wanted.contains(&c.path);
+            m.clients.selected[i] = wanted.contains(&c.path);
         }
     }
     // Duo's own plugin: its credentials are offered (they move into duo.toml).
@@ -100,25 +104,25 @@ pub fn initial_model(
             .ok()
             .and_then(|d| d.upstream_duo().into_iter().find_map(|u| u.credentials));
         if let Some(c) = creds {
-            if m.ikey.value.is_empty() {
-                m.ikey.value = c.ikey.clone();
+            if m.creds.ikey.value.is_empty() {
+                m.creds.ikey.value = c.ikey.clone();
             }
-            if m.skey.value.is_empty() {
-                m.skey.value = c.skey.clone();
+            if m.creds.skey.value.is_empty() {
+                m.creds.skey.value = c.skey.clone();
             }
-            if m.host.value.is_empty() {
-                m.host.value = c.host.clone();
+            if m.creds.host.value.is_empty() {
+                m.creds.host.value = c.host.clone();
             }
-            if m.proxy.is_none() {
-                m.proxy = c.proxy_url();
+            if m.creds.proxy.is_none() {
+                m.creds.proxy = c.proxy_url();
             }
             m.notice = Some(model::Notice::Info(format!(
                 "{path}: Duo's own plugin found; its keys are filled in and move into duo.toml"
             )));
         }
     }
-    m.restart = !args.no_restart;
-    m.test_user.value = args.test_user.clone().unwrap_or_default();
+    m.restart.wanted = !args.no_restart;
+    m.push.user.value = args.test_user.clone().unwrap_or_default();
     // Start on the first screen that still needs an answer? No: the detection summary first.
     m
 }
@@ -252,7 +256,7 @@ pub fn run(
         return exit::UNAVAILABLE;
     }
     // What stays on the screen after the wizard.
-    if m.applied {
+    if m.apply.applied {
         if let Some(p) = &m.plan {
             print!("{}", p.describe());
         }
@@ -260,7 +264,7 @@ pub fn run(
             allowed,
             summary,
             secs,
-        } = &m.push
+        } = &m.push.state
         {
             println!(
                 "test push: {}: {summary} ({secs:.1}s)",

@@ -5,6 +5,13 @@ use duo::{Failmode, UsernameFrom};
 use crate::setup::plan::{Plan, PluginSource};
 use crate::system::detect::Detection;
 
+/// Which product the wizard sets up: the steps differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Community,
+    AccessServer,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Step {
     Detect,
@@ -20,7 +27,7 @@ pub enum Step {
 }
 
 impl Step {
-    pub const ALL: [Step; 10] = [
+    pub const COMMUNITY: [Step; 10] = [
         Step::Detect,
         Step::Credentials,
         Step::Options,
@@ -29,6 +36,16 @@ impl Step {
         Step::Review,
         Step::Apply,
         Step::Restart,
+        Step::TestPush,
+        Step::Done,
+    ];
+    /// Access Server has no config files to pick and no service to restart: `sacli` does both.
+    pub const ACCESS_SERVER: [Step; 7] = [
+        Step::Detect,
+        Step::Credentials,
+        Step::Options,
+        Step::Review,
+        Step::Apply,
         Step::TestPush,
         Step::Done,
     ];
@@ -47,9 +64,71 @@ impl Step {
             Step::Done => "Done",
         }
     }
+}
 
-    pub fn index(self) -> usize {
-        Step::ALL.iter().position(|s| *s == self).unwrap_or(0)
+/// The credentials screen's fields, in Tab order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredField {
+    Ikey,
+    Skey,
+    Host,
+}
+
+impl CredField {
+    pub const ALL: [CredField; 3] = [CredField::Ikey, CredField::Skey, CredField::Host];
+
+    pub fn next(self) -> CredField {
+        match self {
+            CredField::Ikey => CredField::Skey,
+            CredField::Skey => CredField::Host,
+            CredField::Host => CredField::Ikey,
+        }
+    }
+
+    pub fn prev(self) -> CredField {
+        self.next().next()
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            CredField::Ikey => "Integration key",
+            CredField::Skey => "Secret key",
+            CredField::Host => "API hostname",
+        }
+    }
+}
+
+/// A row of the options screen; which rows there are depends on the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptionRow {
+    Failmode,
+    UsernameFrom,
+    /// Access Server: push at once, or ask for a factor.
+    Autopush,
+    /// Access Server: Duo for VPN and web logins, or web only.
+    Scope,
+}
+
+impl OptionRow {
+    pub fn rows(target: Target) -> &'static [OptionRow] {
+        match target {
+            Target::Community => &[OptionRow::Failmode, OptionRow::UsernameFrom],
+            Target::AccessServer => &[OptionRow::Autopush, OptionRow::Scope, OptionRow::Failmode],
+        }
+    }
+
+    fn offset(self, target: Target, by: usize) -> OptionRow {
+        let rows = OptionRow::rows(target);
+        let i = rows.iter().position(|r| *r == self).unwrap_or(0);
+        rows[(i + by) % rows.len()]
+    }
+
+    pub fn next(self, target: Target) -> OptionRow {
+        self.offset(target, 1)
+    }
+
+    pub fn prev(self, target: Target) -> OptionRow {
+        self.offset(target, OptionRow::rows(target).len() - 1)
     }
 }
 
@@ -126,51 +205,102 @@ pub enum Notice {
     Error(String),
 }
 
+/// Credentials: the three fields, and what Duo said of them.
+#[derive(Debug, Clone)]
+pub struct CredentialsStep {
+    pub ikey: Field,
+    pub skey: Field,
+    pub host: Field,
+    pub focus: CredField,
+    pub ca_file: Option<std::path::PathBuf>,
+    pub proxy: Option<String>,
+    /// Duo accepted the keys.
+    pub checked: bool,
+    pub skew: Option<i64>,
+}
+
+impl CredentialsStep {
+    pub fn field(&self, f: CredField) -> &Field {
+        match f {
+            CredField::Ikey => &self.ikey,
+            CredField::Skey => &self.skey,
+            CredField::Host => &self.host,
+        }
+    }
+
+    pub fn field_mut(&mut self, f: CredField) -> &mut Field {
+        match f {
+            CredField::Ikey => &mut self.ikey,
+            CredField::Skey => &mut self.skey,
+            CredField::Host => &mut self.host,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct OptionsStep {
+    pub failmode: Failmode,
+    pub username_from: UsernameFrom,
+    pub autopush: bool,
+    pub web_only: bool,
+    pub row: OptionRow,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ClientsStep {
+    pub cursor: usize,
+    /// One per detected client profile.
+    pub selected: Vec<bool>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ApplyStep {
+    pub progress: Vec<ProgressLine>,
+    /// Index into the plan's effects of the one running.
+    pub next_effect: usize,
+    pub applied: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct RestartStep {
+    /// Restart the service after the apply (`--no-restart` turns it off).
+    pub wanted: bool,
+    pub state: RestartState,
+}
+
+#[derive(Debug, Clone)]
+pub struct PushStep {
+    pub user: Field,
+    pub state: PushState,
+    pub log: Vec<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Model {
+    pub target: Target,
     pub step: Step,
     pub detection: Detection,
     /// The root shown in titles (`/` or the sandbox).
     pub root_label: String,
     pub demo: bool,
-    // Credentials.
-    pub ikey: Field,
-    pub skey: Field,
-    pub host: Field,
-    /// 0 ikey, 1 skey, 2 host.
-    pub focus: usize,
-    pub ca_file: Option<std::path::PathBuf>,
-    pub proxy: Option<String>,
-    pub checked: bool,
-    pub skew: Option<i64>,
-    // Options.
-    pub failmode: Failmode,
-    pub username_from: UsernameFrom,
-    /// 0 failmode, 1 username source.
-    pub option_row: usize,
-    // Server and clients.
+    pub creds: CredentialsStep,
+    pub options: OptionsStep,
+    /// Index of the chosen server config.
     pub server_index: usize,
-    pub client_cursor: usize,
-    pub client_selected: Vec<bool>,
+    pub clients: ClientsStep,
     /// A plan with every detected profile, for the diffs on the server and client screens.
     pub preview: Option<Plan>,
     /// The plan to apply (selected profiles only).
     pub plan: Option<Plan>,
     pub plan_error: Option<String>,
+    /// Of the pane that scrolls on the current step.
     pub scroll: u16,
-    pub restart: bool,
     /// Session tokens lasting this many seconds (from `--session-tokens`), else `reneg-sec 0`.
     pub session_tokens: Option<u64>,
     pub plugin_so: PluginSource,
-    // Apply, restart, push.
-    pub progress: Vec<ProgressLine>,
-    /// Index into the plan's effects of the one running.
-    pub next_effect: usize,
-    pub applied: bool,
-    pub restart_state: RestartState,
-    pub test_user: Field,
-    pub push: PushState,
-    pub push_log: Vec<String>,
+    pub apply: ApplyStep,
+    pub restart: RestartStep,
+    pub push: PushStep,
     pub busy: Busy,
     pub notice: Option<Notice>,
     pub spinner: usize,
@@ -182,51 +312,61 @@ pub struct Model {
 
 impl Model {
     pub fn new(detection: Detection, root_label: String, plugin_so: PluginSource) -> Model {
-        let n = detection.clients.len();
         let identity = detection
             .servers
             .first()
             .map(crate::setup::plan::identity_default);
         Model {
+            target: Target::Community,
             step: Step::Detect,
             root_label,
             demo: false,
-            ikey: Field::default(),
-            skey: Field {
-                value: String::new(),
-                masked: true,
+            creds: CredentialsStep {
+                ikey: Field::default(),
+                skey: Field {
+                    value: String::new(),
+                    masked: true,
+                },
+                host: Field::default(),
+                focus: CredField::Ikey,
+                ca_file: None,
+                proxy: None,
+                checked: false,
+                skew: None,
             },
-            host: Field::default(),
-            focus: 0,
-            ca_file: None,
-            proxy: None,
-            checked: false,
-            skew: None,
-            failmode: Failmode::Secure,
-            username_from: identity.map(|i| i.0).unwrap_or_default(),
-            option_row: 0,
+            options: OptionsStep {
+                failmode: Failmode::Secure,
+                username_from: identity.map(|i| i.0).unwrap_or_default(),
+                autopush: true,
+                web_only: false,
+                row: OptionRow::Failmode,
+            },
             server_index: 0,
-            client_cursor: 0,
-            client_selected: detection
-                .clients
-                .iter()
-                // A profile in a folder another user controls is edited only when chosen.
-                .map(|c| !c.ready && c.foreign.is_none())
-                .collect::<Vec<_>>(),
+            clients: ClientsStep {
+                cursor: 0,
+                selected: detection
+                    .clients
+                    .iter()
+                    // A profile in a folder another user controls is edited only when chosen.
+                    .map(|c| !c.ready && c.foreign.is_none())
+                    .collect(),
+            },
             preview: None,
             plan: None,
             plan_error: None,
             scroll: 0,
-            restart: true,
             session_tokens: None,
             plugin_so,
-            progress: Vec::new(),
-            next_effect: 0,
-            applied: false,
-            restart_state: RestartState::NotRun,
-            test_user: Field::default(),
-            push: PushState::Asking,
-            push_log: Vec::new(),
+            apply: ApplyStep::default(),
+            restart: RestartStep {
+                wanted: true,
+                state: RestartState::NotRun,
+            },
+            push: PushStep {
+                user: Field::default(),
+                state: PushState::Asking,
+                log: Vec::new(),
+            },
             busy: Busy::Idle,
             notice: None,
             spinner: 0,
@@ -235,12 +375,28 @@ impl Model {
             exit_code: 0,
             detection,
         }
-        .with_clients(n)
     }
 
-    fn with_clients(mut self, n: usize) -> Model {
-        self.client_selected.resize(n, false);
-        self
+    /// The steps of this target, in order: navigation and the step list follow it.
+    pub fn steps(&self) -> &'static [Step] {
+        match self.target {
+            Target::Community => &Step::COMMUNITY,
+            Target::AccessServer => &Step::ACCESS_SERVER,
+        }
+    }
+
+    /// 0-based position of `step` in [`Model::steps`].
+    pub fn index_of(&self, step: Step) -> usize {
+        self.steps().iter().position(|s| *s == step).unwrap_or(0)
+    }
+
+    pub fn next_step(&self) -> Step {
+        let s = self.steps();
+        s[(self.index_of(self.step) + 1).min(s.len() - 1)]
+    }
+
+    pub fn prev_step(&self) -> Step {
+        self.steps()[self.index_of(self.step).saturating_sub(1)]
     }
 
     pub fn server(&self) -> Option<&crate::system::detect::ServerConfig> {
@@ -251,7 +407,7 @@ impl Model {
         self.detection
             .clients
             .iter()
-            .zip(&self.client_selected)
+            .zip(&self.clients.selected)
             .filter(|(_, s)| **s)
             .map(|(c, _)| c.path.clone())
             .collect()
@@ -259,5 +415,11 @@ impl Model {
 
     pub fn is_busy(&self) -> bool {
         matches!(self.busy, Busy::Working(_))
+    }
+
+    /// A text field has the keys: letters are typed, not shortcuts.
+    pub fn typing(&self) -> bool {
+        self.step == Step::Credentials
+            || (self.step == Step::TestPush && self.push.state == PushState::Asking)
     }
 }

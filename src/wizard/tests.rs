@@ -150,7 +150,11 @@ impl Harness {
     }
 
     fn draw(&self, theme: &Theme) -> Terminal<TestBackend> {
-        let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        self.draw_at(theme, 80, 24)
+    }
+
+    fn draw_at(&self, theme: &Theme, width: u16, height: u16) -> Terminal<TestBackend> {
+        let mut t = Terminal::new(TestBackend::new(width, height)).unwrap();
         t.draw(|f| view::view(&self.model, theme, f)).unwrap();
         t
     }
@@ -226,22 +230,22 @@ fn every_screen_of_a_whole_run() {
     h.key(KeyCode::Enter);
     h.snap("02_credentials");
     // A bad host is named before anything is sent.
-    let good = h.model.host.value.clone();
-    h.model.host.value = "https://api-x.duosecurity.com/".into();
-    h.model.focus = 2;
+    let good = h.model.creds.host.value.clone();
+    h.model.creds.host.value = "https://api-x.duosecurity.com/".into();
+    h.model.creds.focus = CredField::Host;
     h.key(KeyCode::Enter);
     assert_eq!(h.model.step, Step::Credentials);
     h.snap("02_credentials_invalid");
-    h.model.host.value = good;
+    h.model.creds.host.value = good;
     h.model.busy = Busy::Working(format!(
         "Checking the keys with Duo ({})",
-        h.model.host.value
+        h.model.creds.host.value
     ));
     h.snap("02_credentials_checking");
     h.model.busy = Busy::Idle;
     h.key(KeyCode::Enter);
     assert_eq!(h.model.step, Step::Options, "{:?}", h.model.notice);
-    assert!(h.model.checked);
+    assert!(h.model.creds.checked);
     h.snap("03_options");
     let mut skewed = h.model.clone();
     skewed.notice = Some(Notice::Warn(
@@ -271,14 +275,14 @@ fn every_screen_of_a_whole_run() {
 
     h.key(KeyCode::Enter);
     assert_eq!(h.model.step, Step::Apply);
-    assert!(h.model.applied, "{:?}", h.model.notice);
+    assert!(h.model.apply.applied, "{:?}", h.model.notice);
     h.snap("07_apply");
     let conf = std::fs::read_to_string(h.host.path("/etc/openvpn/server/server.conf")).unwrap();
     assert!(conf.contains("reneg-sec 0"));
 
     h.key(KeyCode::Enter);
     assert_eq!(h.model.step, Step::Restart);
-    assert_eq!(h.model.restart_state, RestartState::Ok("active".into()));
+    assert_eq!(h.model.restart.state, RestartState::Ok("active".into()));
     h.snap("08_restart");
 
     h.key(KeyCode::Enter);
@@ -289,9 +293,12 @@ fn every_screen_of_a_whole_run() {
     h.snap("09_push_user");
     h.key(KeyCode::Enter);
     assert!(
-        matches!(h.model.push, PushState::Finished { allowed: true, .. }),
+        matches!(
+            h.model.push.state,
+            PushState::Finished { allowed: true, .. }
+        ),
         "{:?}",
-        h.model.push
+        h.model.push.state
     );
     h.snap("09_push_allowed");
 
@@ -314,7 +321,7 @@ fn a_failed_restart_shows_the_log_and_rolls_back() {
     assert_eq!(h.model.step, Step::Clients);
     h.key(KeyCode::Enter);
     h.key(KeyCode::Enter);
-    assert!(h.model.applied);
+    assert!(h.model.apply.applied);
     h.model.step = Step::Restart;
     h.model.notice = None;
     h.send(Event::Report(Report::RestartFailed {
@@ -329,9 +336,9 @@ fn a_failed_restart_shows_the_log_and_rolls_back() {
     h.snap("08_restart_failed");
     h.key(KeyCode::Char('r'));
     assert!(
-        matches!(h.model.restart_state, RestartState::RolledBack(_)),
+        matches!(h.model.restart.state, RestartState::RolledBack(_)),
         "{:?}",
-        h.model.restart_state
+        h.model.restart.state
     );
     h.snap("08_restart_rolled_back");
     assert_eq!(
@@ -347,8 +354,8 @@ fn a_failed_restart_shows_the_log_and_rolls_back() {
 fn refused_credentials_and_a_refused_push() {
     let mut h = Harness::new();
     h.key(KeyCode::Enter);
-    h.model.skey.value = "WrongSecretKey00000000000000000000000000".into();
-    h.model.focus = 2;
+    h.model.creds.skey.value = "WrongSecretKey00000000000000000000000000".into();
+    h.model.creds.focus = CredField::Host;
     h.key(KeyCode::Enter);
     assert_eq!(h.model.step, Step::Credentials);
     assert!(
@@ -357,7 +364,7 @@ fn refused_credentials_and_a_refused_push() {
         h.model.notice
     );
     h.snap("02_credentials_refused");
-    h.model.skey.value = duo_mock::MOCK_SKEY.into();
+    h.model.creds.skey.value = duo_mock::MOCK_SKEY.into();
     h.key(KeyCode::Enter);
     for _ in 0..4 {
         h.key(KeyCode::Enter);
@@ -371,7 +378,7 @@ fn refused_credentials_and_a_refused_push() {
     }
     h.key(KeyCode::Enter);
     assert!(matches!(
-        h.model.push,
+        h.model.push.state,
         PushState::Finished { allowed: false, .. }
     ));
     h.snap("09_push_refused");
@@ -416,8 +423,16 @@ fn no_color_keeps_meaning_in_modifiers() {
             .unwrap()
             .contains(Modifier::REVERSED)
     );
+    // At 80 columns the step list is its numbers, in the step's frame.
     assert!(
-        modifier_at(buf, "Credentials    │")
+        modifier_at(buf, "2 3 4 5")
+            .unwrap()
+            .contains(Modifier::BOLD | Modifier::UNDERLINED)
+    );
+    assert!(modifier_at(buf, "3 4 5").unwrap().is_empty());
+    let wide = h.draw_at(&Theme { no_color: true }, 120, 30);
+    assert!(
+        modifier_at(wide.backend().buffer(), "Credentials    │")
             .unwrap()
             .contains(Modifier::BOLD | Modifier::UNDERLINED)
     );
@@ -464,8 +479,8 @@ fn upstream_duo_credentials_are_offered_for_migration() {
         unreachable!()
     };
     let m = initial_model(&args, &h.host, detect::detect(&h.host, &[]), None, false);
-    assert_eq!(m.ikey.value, "DIUPSTREAM00000000AB");
-    assert_eq!(m.host.value, "api-up.duosecurity.com");
+    assert_eq!(m.creds.ikey.value, "DIUPSTREAM00000000AB");
+    assert_eq!(m.creds.host.value, "api-up.duosecurity.com");
     assert!(matches!(&m.notice, Some(Notice::Info(n)) if n.contains("Duo's own plugin")));
     assert!(m.answers(false).migrate_upstream);
 }
@@ -484,7 +499,7 @@ fn a_config_changed_after_the_review_stops_the_apply_and_names_it() {
         .replace("verb 3", "verb 5");
     std::fs::write(&conf, &changed).unwrap();
     h.key(KeyCode::Enter);
-    assert!(!h.model.applied);
+    assert!(!h.model.apply.applied);
     assert!(
         matches!(&h.model.notice, Some(Notice::Error(e)) if e.contains("server.conf") && e.contains("changed since the plan")),
         "{:?}",
@@ -553,7 +568,7 @@ fn diff_panes_never_show_a_secret_block_next_to_an_edit() {
     );
     h.key(KeyCode::Enter);
     assert_eq!(h.model.step, Step::Clients);
-    h.model.client_cursor = h
+    h.model.clients.cursor = h
         .model
         .detection
         .clients
@@ -592,4 +607,55 @@ fn the_review_says_when_duo_toml_gets_a_shared_group() {
     let shown = screen(&h, 80, 60);
     assert!(shown.contains("duo.toml root:openvpn 0640"), "{shown}");
     assert!(!shown.contains("other daemons share"), "{shown}");
+}
+
+#[test]
+fn at_80x24_a_long_diff_line_wraps_with_a_marker() {
+    let mut h = Harness::new();
+    // The last line before setup's additions: in the diff's context.
+    let long = "push \"route 10.200.0.0 255.255.0.0\" # the lab network, reachable from every site in the company";
+    let conf = h.host.path("/etc/openvpn/server/server.conf");
+    let mut text = std::fs::read_to_string(&conf).unwrap();
+    text.push_str(long);
+    text.push('\n');
+    std::fs::write(&conf, text).unwrap();
+    h.redetect();
+    enter_until(&mut h, Step::Server);
+    h.snap("04_server_wrapped_line");
+    let shown = h.draw(&Theme { no_color: true }).backend().to_string();
+    let rows: Vec<&str> = shown.lines().collect();
+    let at = rows
+        .iter()
+        .position(|r| r.contains(" push \"route 10.200.0.0"))
+        .unwrap_or_else(|| panic!("{shown}"));
+    assert!(rows[at + 1].contains("│↪"), "{shown}");
+    // Nothing of the line is lost: its end is on the continuation row.
+    assert!(rows[at + 1].contains("company"), "{shown}");
+}
+
+#[test]
+fn at_80x24_a_long_ca_path_is_shortened_from_the_middle() {
+    let mut h = Harness::new();
+    h.model.creds.ca_file = Some(
+        "/etc/openvpn/duo/certificates/issued-by-the-corporate-proxy/for-the-api/ca.pem".into(),
+    );
+    h.key(KeyCode::Enter);
+    assert_eq!(h.model.step, Step::Credentials);
+    h.snap("02_credentials_long_ca_path");
+    let shown = h.draw(&Theme { no_color: true }).backend().to_string();
+    assert!(
+        shown.contains("CA file       /etc/openvpn/duo/certificates/…/for-the-api/ca.pem"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn the_step_list_is_whole_from_100_columns() {
+    let mut h = Harness::new();
+    h.key(KeyCode::Enter);
+    let wide = screen(&h, 100, 24);
+    assert!(wide.contains("│   3. Options"), "{wide}");
+    let narrow = screen(&h, 99, 24);
+    assert!(!narrow.contains("3. Options"), "{narrow}");
+    assert!(narrow.contains(" 1 2 3 4 5 6 7 8 9 10 ┐"), "{narrow}");
 }

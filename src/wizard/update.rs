@@ -2,12 +2,12 @@
 //! a [`Cmd`] for the run loop (effects go to the worker's runner; plans are built by the loop) and
 //! its result returns as an [`Event`].
 
-use duo::config::{check_host, check_ikey, check_skey};
-use duo::{DuoSettings, Failmode, UsernameFrom};
+use duo::DuoSettings;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::model::*;
-use crate::setup::effect::{Effect, Report, effects};
+use super::steps;
+use crate::setup::effect::{Effect, Report};
 use crate::setup::plan::{Answers, Plan};
 
 #[derive(Debug)]
@@ -43,13 +43,13 @@ pub fn key(code: KeyCode) -> Event {
 impl Model {
     pub fn settings(&self) -> DuoSettings {
         let mut s = DuoSettings::new(
-            self.ikey.value.trim(),
-            duo::config::Secret::new(self.skey.value.trim()),
-            self.host.value.trim(),
+            self.creds.ikey.value.trim(),
+            duo::config::Secret::new(self.creds.skey.value.trim()),
+            self.creds.host.value.trim(),
         );
-        s.ca_file = self.ca_file.clone();
-        s.proxy = self.proxy.clone();
-        s.failmode = self.failmode;
+        s.ca_file = self.creds.ca_file.clone();
+        s.proxy = self.creds.proxy.clone();
+        s.failmode = self.options.failmode;
         s
     }
 
@@ -57,7 +57,7 @@ impl Model {
         let server = self.server();
         Answers {
             settings: self.settings(),
-            username_from: self.username_from,
+            username_from: self.options.username_from,
             server_config: server.map(|s| s.path.clone()).unwrap_or_default(),
             client_configs: if preview {
                 self.detection
@@ -68,7 +68,7 @@ impl Model {
             } else {
                 self.selected_clients()
             },
-            restart: self.restart,
+            restart: self.restart.wanted,
             test_user: None,
             plugin_so: self.plugin_so.clone(),
             session_tokens: self.session_tokens,
@@ -76,7 +76,7 @@ impl Model {
         }
     }
 
-    fn plan_cmd(&self, preview: bool) -> Cmd {
+    pub(super) fn plan_cmd(&self, preview: bool) -> Cmd {
         Cmd::Plan {
             preview,
             answers: Box::new(self.answers(preview)),
@@ -114,6 +114,7 @@ pub fn update(m: &mut Model, event: Event) -> Vec<Cmd> {
     }
 }
 
+/// The keys every step shares; the rest go to the step's own `key`.
 fn on_key(m: &mut Model, k: KeyEvent) -> Vec<Cmd> {
     let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
     if ctrl && matches!(k.code, KeyCode::Char('c')) {
@@ -123,9 +124,7 @@ fn on_key(m: &mut Model, k: KeyEvent) -> Vec<Cmd> {
     if m.is_busy() {
         return vec![];
     }
-    let typing = matches!(m.step, Step::Credentials)
-        || (m.step == Step::TestPush && m.push == PushState::Asking);
-    if !typing {
+    if !m.typing() {
         match k.code {
             KeyCode::Char('q') => {
                 m.quit = true;
@@ -146,246 +145,20 @@ fn on_key(m: &mut Model, k: KeyEvent) -> Vec<Cmd> {
         return back(m);
     }
     match m.step {
-        Step::Detect => {
-            if k.code == KeyCode::Enter {
-                if m.detection.servers.is_empty() {
-                    m.notice = Some(Notice::Error(
-                        "no OpenVPN server config was found: nothing to set up (q quits)".into(),
-                    ));
-                } else {
-                    go(m, Step::Credentials);
-                }
-            }
-            vec![]
-        }
-        Step::Credentials => credentials_key(m, k),
-        Step::Options => {
-            match k.code {
-                KeyCode::Up | KeyCode::Down | KeyCode::Tab => {
-                    m.option_row = 1 - m.option_row.min(1)
-                }
-                KeyCode::Left | KeyCode::Right | KeyCode::Char(' ') => {
-                    if m.option_row == 0 {
-                        m.failmode = if m.failmode == Failmode::Secure {
-                            Failmode::Safe
-                        } else {
-                            Failmode::Secure
-                        };
-                    } else {
-                        m.username_from = if m.username_from == UsernameFrom::CommonName {
-                            UsernameFrom::Username
-                        } else {
-                            UsernameFrom::CommonName
-                        };
-                    }
-                }
-                KeyCode::Enter => {
-                    go(m, Step::Server);
-                    return vec![m.plan_cmd(true)];
-                }
-                _ => {}
-            }
-            vec![]
-        }
-        Step::Server => {
-            let n = m.detection.servers.len();
-            match k.code {
-                KeyCode::Up if m.server_index > 0 => {
-                    m.server_index -= 1;
-                    m.scroll = 0;
-                    return vec![m.plan_cmd(true)];
-                }
-                KeyCode::Down if m.server_index + 1 < n => {
-                    m.server_index += 1;
-                    m.scroll = 0;
-                    return vec![m.plan_cmd(true)];
-                }
-                KeyCode::PageDown | KeyCode::Char('j') => m.scroll = m.scroll.saturating_add(5),
-                KeyCode::PageUp | KeyCode::Char('k') => m.scroll = m.scroll.saturating_sub(5),
-                KeyCode::Enter if m.plan_error.is_none() => go(m, Step::Clients),
-                _ => {}
-            }
-            vec![]
-        }
-        Step::Clients => {
-            let n = m.detection.clients.len();
-            match k.code {
-                KeyCode::Up if m.client_cursor > 0 => {
-                    m.client_cursor -= 1;
-                    m.scroll = 0;
-                }
-                KeyCode::Down if m.client_cursor + 1 < n => {
-                    m.client_cursor += 1;
-                    m.scroll = 0;
-                }
-                KeyCode::Char(' ') if n > 0 => m.client_selected[m.client_cursor] ^= true,
-                KeyCode::Char('a') => {
-                    let all = m.client_selected.iter().all(|s| *s);
-                    m.client_selected.iter_mut().for_each(|s| *s = !all);
-                }
-                KeyCode::PageDown | KeyCode::Char('j') => m.scroll = m.scroll.saturating_add(5),
-                KeyCode::PageUp | KeyCode::Char('k') => m.scroll = m.scroll.saturating_sub(5),
-                KeyCode::Enter => {
-                    go(m, Step::Review);
-                    m.plan = None;
-                    return vec![m.plan_cmd(false)];
-                }
-                _ => {}
-            }
-            vec![]
-        }
-        Step::Review => {
-            match k.code {
-                KeyCode::Down | KeyCode::PageDown | KeyCode::Char('j') => {
-                    m.scroll = m.scroll.saturating_add(3)
-                }
-                KeyCode::Up | KeyCode::PageUp | KeyCode::Char('k') => {
-                    m.scroll = m.scroll.saturating_sub(3)
-                }
-                KeyCode::Enter => {
-                    if let Some(plan) = &m.plan {
-                        let mut lines: Vec<ProgressLine> = plan
-                            .installs
-                            .iter()
-                            .map(|i| ProgressLine {
-                                key: i.dest.clone(),
-                                label: format!("install {} ({:04o})", i.dest, i.mode),
-                                state: LineState::Pending,
-                            })
-                            .collect();
-                        lines.extend(plan.edits.iter().map(|e| ProgressLine {
-                            key: e.path.clone(),
-                            label: format!("edit {}", e.path),
-                            state: LineState::Pending,
-                        }));
-                        m.progress = lines;
-                        m.next_effect = 0;
-                        go(m, Step::Apply);
-                        return start_next(m);
-                    }
-                }
-                _ => {}
-            }
-            vec![]
-        }
-        Step::Apply => {
-            if k.code == KeyCode::Enter && m.applied {
-                return start_restart(m);
-            }
-            vec![]
-        }
-        Step::Restart => {
-            match (&m.restart_state, k.code) {
-                (RestartState::Failed { .. }, KeyCode::Char('r')) => {
-                    m.busy = Busy::Working("Rolling back".into());
-                    return vec![Cmd::Run(Effect::Rollback)];
-                }
-                (RestartState::RolledBack(_), KeyCode::Enter) => go(m, Step::Done),
-                (_, KeyCode::Enter) => {
-                    go(m, Step::TestPush);
-                    m.push = PushState::Asking;
-                }
-                _ => {}
-            }
-            vec![]
-        }
-        Step::TestPush => match &m.push {
-            PushState::Asking => {
-                match k.code {
-                    KeyCode::Char(c) if !ctrl => m.test_user.value.push(c),
-                    KeyCode::Backspace => {
-                        m.test_user.value.pop();
-                    }
-                    KeyCode::Tab => go(m, Step::Done),
-                    KeyCode::Enter => {
-                        let user = m.test_user.value.trim().to_string();
-                        if user.is_empty() {
-                            m.notice = Some(Notice::Error(
-                                "type a Duo user name (Tab skips the test push)".into(),
-                            ));
-                        } else {
-                            m.push = PushState::Running;
-                            m.push_log.clear();
-                            m.notice = None;
-                            m.busy = Busy::Working(format!("Asking Duo about {user}"));
-                            return vec![Cmd::Run(Effect::TestPush { user })];
-                        }
-                    }
-                    _ => {}
-                }
-                vec![]
-            }
-            PushState::Running => vec![],
-            PushState::Finished { .. } => {
-                match k.code {
-                    KeyCode::Enter => go(m, Step::Done),
-                    KeyCode::Char('r') => {
-                        m.push = PushState::Asking;
-                        m.push_log.clear();
-                    }
-                    _ => {}
-                }
-                vec![]
-            }
-        },
-        Step::Done => {
-            if k.code == KeyCode::Enter {
-                m.quit = true;
-                return vec![Cmd::Quit];
-            }
-            vec![]
-        }
+        Step::Detect => steps::detect::key(m, k),
+        Step::Credentials => steps::credentials::key(m, k),
+        Step::Options => steps::options::key(m, k),
+        Step::Server => steps::server::key(m, k),
+        Step::Clients => steps::clients::key(m, k),
+        Step::Review => steps::review::key(m, k),
+        Step::Apply => steps::apply::key(m, k),
+        Step::Restart => steps::restart::key(m, k),
+        Step::TestPush => steps::push::key(m, k),
+        Step::Done => steps::done::key(m, k),
     }
 }
 
-fn credentials_key(m: &mut Model, k: KeyEvent) -> Vec<Cmd> {
-    let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
-    let field = match m.focus {
-        0 => &mut m.ikey,
-        1 => &mut m.skey,
-        _ => &mut m.host,
-    };
-    match k.code {
-        KeyCode::Char('u') if ctrl => field.value.clear(),
-        KeyCode::Char(c) if !ctrl => field.value.push(c),
-        KeyCode::Backspace => {
-            field.value.pop();
-        }
-        KeyCode::Tab | KeyCode::Down => m.focus = (m.focus + 1) % 3,
-        KeyCode::BackTab | KeyCode::Up => m.focus = (m.focus + 2) % 3,
-        KeyCode::Enter if m.focus < 2 => m.focus += 1,
-        KeyCode::Enter => {
-            let problems: Vec<String> = [
-                check_ikey(m.ikey.value.trim())
-                    .err()
-                    .map(|e| format!("Integration key: {e}")),
-                check_skey(m.skey.value.trim())
-                    .err()
-                    .map(|e| format!("Secret key: {e}")),
-                check_host(m.host.value.trim())
-                    .err()
-                    .map(|e| format!("API hostname: {e}")),
-            ]
-            .into_iter()
-            .flatten()
-            .collect();
-            if let Some(p) = problems.first() {
-                m.notice = Some(Notice::Error(p.clone()));
-                return vec![];
-            }
-            m.notice = None;
-            m.busy = Busy::Working(format!(
-                "Checking the keys with Duo ({})",
-                m.host.value.trim()
-            ));
-            return vec![Cmd::Run(Effect::DuoCheck(m.settings()))];
-        }
-        _ => {}
-    }
-    vec![]
-}
-
-fn go(m: &mut Model, step: Step) {
+pub(super) fn go(m: &mut Model, step: Step) {
     m.step = step;
     m.scroll = 0;
     if !matches!(m.notice, Some(Notice::Warn(_)) | Some(Notice::Info(_))) || step != Step::Options {
@@ -393,15 +166,13 @@ fn go(m: &mut Model, step: Step) {
     }
 }
 
+/// Esc: one step back, up to the review; from the apply on, what is done is done.
 fn back(m: &mut Model) -> Vec<Cmd> {
-    let prev = match m.step {
-        Step::Credentials => Step::Detect,
-        Step::Options => Step::Credentials,
-        Step::Server => Step::Options,
-        Step::Clients => Step::Server,
-        Step::Review => Step::Clients,
-        _ => return vec![],
-    };
+    let i = m.index_of(m.step);
+    if i == 0 || i > m.index_of(Step::Review) {
+        return vec![];
+    }
+    let prev = m.prev_step();
     go(m, prev);
     if prev == Step::Server || prev == Step::Clients {
         return vec![m.plan_cmd(true)];
@@ -427,67 +198,13 @@ pub fn effect_label(e: &Effect) -> String {
     }
 }
 
-fn file_effects(m: &Model) -> Vec<Effect> {
-    m.plan
-        .as_ref()
-        .map(|p| {
-            effects(p)
-                .into_iter()
-                .filter(|e| matches!(e, Effect::InstallFile(_) | Effect::EditConfigs(_)))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn start_next(m: &mut Model) -> Vec<Cmd> {
-    let files = file_effects(m);
-    match files.get(m.next_effect) {
-        Some(e) => {
-            let keys: Vec<String> = match e {
-                Effect::InstallFile(i) => vec![i.dest.clone()],
-                Effect::EditConfigs(v) => v.iter().map(|f| f.path.clone()).collect(),
-                _ => vec![],
-            };
-            for l in m.progress.iter_mut().filter(|l| keys.contains(&l.key)) {
-                l.state = LineState::Running;
-            }
-            m.busy = Busy::Working(effect_label(e));
-            vec![Cmd::Run(e.clone())]
-        }
-        None => {
-            m.applied = true;
-            m.busy = Busy::Idle;
-            m.notice = Some(Notice::Info(
-                "Every file is in place. Enter restarts the service.".into(),
-            ));
-            vec![]
-        }
-    }
-}
-
-fn start_restart(m: &mut Model) -> Vec<Cmd> {
-    go(m, Step::Restart);
-    let unit = m.plan.as_ref().and_then(|p| p.restart.clone());
-    match unit {
-        Some(unit) => {
-            m.restart_state = RestartState::Running;
-            m.busy = Busy::Working(format!("Restarting {unit}"));
-            vec![Cmd::Run(Effect::Restart { unit })]
-        }
-        None => {
-            m.restart_state = RestartState::Skipped;
-            vec![]
-        }
-    }
-}
-
 fn on_report(m: &mut Model, r: Report) -> Vec<Cmd> {
     // Refused credentials are not an exit code here: the wizard asks again.
     let code = r.exit_code(m.exit_code);
     match r {
         Report::Checked { skew } => {
-            m.checked = true;
-            m.skew = skew;
+            m.creds.checked = true;
+            m.creds.skew = skew;
             m.notice = Some(match skew.filter(|s| s.abs() > 60) {
                 Some(s) => Notice::Warn(format!(
                     "Duo accepted the keys, but this clock is {s:+} s off Duo's: fix the time (NTP)"
@@ -504,7 +221,7 @@ fn on_report(m: &mut Model, r: Report) -> Vec<Cmd> {
             m.notice = Some(Notice::Error(format!("{message}{hint}")));
         }
         Report::Wrote { changed, path } => {
-            if let Some(l) = m.progress.iter_mut().find(|l| l.key == path) {
+            if let Some(l) = m.apply.progress.iter_mut().find(|l| l.key == path) {
                 l.state = if changed {
                     LineState::Done
                 } else {
@@ -515,6 +232,7 @@ fn on_report(m: &mut Model, r: Report) -> Vec<Cmd> {
         Report::Failed(e) => {
             if m.step == Step::Apply {
                 for l in m
+                    .apply
                     .progress
                     .iter_mut()
                     .filter(|l| l.state == LineState::Running)
@@ -525,22 +243,22 @@ fn on_report(m: &mut Model, r: Report) -> Vec<Cmd> {
             m.notice = Some(Notice::Error(e));
             m.exit_code = code;
         }
-        Report::Restarted { state, .. } => m.restart_state = RestartState::Ok(state),
+        Report::Restarted { state, .. } => m.restart.state = RestartState::Ok(state),
         Report::RestartFailed { message, log, .. } => {
-            m.restart_state = RestartState::Failed { message, log };
+            m.restart.state = RestartState::Failed { message, log };
             m.exit_code = code;
         }
         Report::RolledBack(lines) => {
-            m.restart_state = RestartState::RolledBack(lines);
+            m.restart.state = RestartState::RolledBack(lines);
         }
-        Report::Push(line) => m.push_log.push(line),
+        Report::Push(line) => m.push.log.push(line),
         Report::PushDone {
             allowed,
             summary,
             secs,
         } => {
             m.exit_code = code;
-            m.push = PushState::Finished {
+            m.push.state = PushState::Finished {
                 allowed,
                 summary,
                 secs,
@@ -552,14 +270,14 @@ fn on_report(m: &mut Model, r: Report) -> Vec<Cmd> {
 
 fn on_effect_done(m: &mut Model, ok: bool) -> Vec<Cmd> {
     m.busy = Busy::Idle;
-    if m.step == Step::Apply && !m.applied {
+    if m.step == Step::Apply && !m.apply.applied {
         if !ok {
             return vec![];
         }
-        m.next_effect += 1;
-        return start_next(m);
+        m.apply.next_effect += 1;
+        return steps::apply::start_next(m);
     }
-    if m.step == Step::Restart && matches!(m.restart_state, RestartState::RolledBack(_)) {
+    if m.step == Step::Restart && matches!(m.restart.state, RestartState::RolledBack(_)) {
         m.exit_code = crate::cli::exit::UNAVAILABLE;
     }
     vec![]

@@ -1,0 +1,54 @@
+//! The last step: what now guards the server and how to check or undo it; Enter leaves.
+
+use ratatui::Frame;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::{Paragraph, Wrap};
+
+use crate::wizard::model::*;
+use crate::wizard::theme::Theme;
+use crate::wizard::update::Cmd;
+
+pub fn key(m: &mut Model, k: KeyEvent) -> Vec<Cmd> {
+    if k.code == KeyCode::Enter {
+        m.quit = true;
+        return vec![Cmd::Quit];
+    }
+    vec![]
+}
+
+pub fn draw(m: &Model, t: &Theme, f: &mut Frame, area: Rect) {
+    let mut lines = vec![];
+    match &m.restart.state {
+        RestartState::RolledBack(_) => lines.push(Line::styled(
+            "Rolled back: the system is as it was.",
+            t.warn(),
+        )),
+        _ if m.apply.applied => {
+            lines.push(Line::styled("Duo now guards this OpenVPN server.", t.ok()));
+            lines.push(Line::raw(""));
+            lines.push(Line::raw(
+                "Users log in with their certificate and, as password,",
+            ));
+            lines.push(Line::raw(
+                "nothing or `push` (a push), `phone`, `sms` or a passcode.",
+            ));
+            lines.push(Line::raw(""));
+            lines.push(Line::raw("duo-openvpn status      checks it all again"));
+            lines.push(Line::raw(
+                "duo-openvpn uninstall   gives back what was there",
+            ));
+        }
+        _ => lines.push(Line::raw("Nothing was changed.")),
+    }
+    if let PushState::Finished { allowed, .. } = m.push.state {
+        lines.push(Line::raw(""));
+        lines.push(if allowed {
+            Line::styled("The test push was approved.", t.ok())
+        } else {
+            Line::styled("The test push was refused.", t.error())
+        });
+    }
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+}
