@@ -573,12 +573,16 @@ impl<'a> Session<'a> {
         println!("A live login through the installed configuration.");
         let mut user = self.args.test_user.clone().unwrap_or_default();
         loop {
-            user = text(
+            // Everything is in place by now: Esc skips the test rather than stopping setup.
+            user = match text(
                 "Duo user for a test push:",
                 &user,
-                Some("Enter alone skips the test"),
+                Some("Enter alone (or Esc) skips the test"),
                 None,
-            )?;
+            ) {
+                Err(Stop::Quit) => String::new(),
+                answer => answer?,
+            };
             if user.is_empty() {
                 println!("No test push.");
                 return Ok(());

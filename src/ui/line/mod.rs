@@ -82,12 +82,7 @@ fn any(_: &str) -> Result<(), String> {
 
 /// One line of text, pre-filled with `initial` (editable), trimmed; `check` refuses an answer
 /// with a message and asks again.
-pub fn text(
-    label: &str,
-    initial: &str,
-    help: Option<&str>,
-    check: Option<Check>,
-) -> Asked<String> {
+pub fn text(label: &str, initial: &str, help: Option<&str>, check: Option<Check>) -> Asked<String> {
     let mut t = Text::new(label)
         .with_initial_value(initial)
         .with_validator(validator(check.unwrap_or(any)));
