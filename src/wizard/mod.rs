@@ -19,6 +19,7 @@ use ratatui::Terminal;
 use ratatui::backend::Backend;
 
 use crate::cli::{SetupArgs, UsernameFromArg, exit};
+use crate::setup::access::AccessDetection;
 use crate::setup::answers::read_skey;
 use crate::setup::demo::Demo;
 use crate::setup::effect::{Effect, Runner};
@@ -199,6 +200,7 @@ pub fn spawn_worker(host: Host, events: Sender<Event>) -> Result<Sender<Effect>,
     Ok(tx)
 }
 
+/// The Community wizard.
 pub fn run(
     args: &SetupArgs,
     host: Host,
@@ -206,7 +208,53 @@ pub fn run(
     skey_env: Option<String>,
     demo: Option<&Demo>,
 ) -> u8 {
-    let mut m = initial_model(args, &host, detection, skey_env, demo.is_some());
+    let m = initial_model(args, &host, detection, skey_env, demo.is_some());
+    run_model(m, host)
+}
+
+/// The Access Server wizard (`access`: what `setup::access::detect` found).
+pub fn run_access(
+    args: &SetupArgs,
+    host: &Host,
+    access: AccessDetection,
+    skey_env: Option<String>,
+    demo: bool,
+) -> u8 {
+    let m = initial_model(args, host, Detection::default(), skey_env, demo);
+    run_model(with_access_flags(m, args, access, false), host.clone())
+}
+
+/// Both products are installed: the wizard's first screen chooses which one to set up.
+pub fn run_choose(
+    args: &SetupArgs,
+    host: Host,
+    detection: Detection,
+    access: AccessDetection,
+    skey_env: Option<String>,
+    demo: Option<&Demo>,
+) -> u8 {
+    let m = initial_model(args, &host, detection, skey_env, demo.is_some());
+    run_model(with_access_flags(m, args, access, true), host)
+}
+
+/// The model for Access Server, with its flags (`--autopush`, `--skip-duo-for-vpn`,
+/// `--replace-post-auth-script`).
+pub fn with_access_flags(
+    m: Model,
+    args: &SetupArgs,
+    access: AccessDetection,
+    choose: bool,
+) -> Model {
+    let mut m = m.with_access(access, choose);
+    m.options.autopush = args.autopush;
+    m.options.web_only = args.skip_duo_for_vpn;
+    if let Some(a) = &mut m.access {
+        a.replace_foreign = args.replace_post_auth_script;
+    }
+    m
+}
+
+fn run_model(mut m: Model, host: Host) -> u8 {
     let theme = Theme::from_process(&host.process);
     let (tx, rx) = mpsc::channel::<Event>();
     let effects = match spawn_worker(host.clone(), tx.clone()) {
@@ -255,31 +303,46 @@ pub fn run(
         eprintln!("error: terminal: {e}");
         return exit::UNAVAILABLE;
     }
-    // What stays on the screen after the wizard.
-    if m.apply.applied {
-        if let Some(p) = &m.plan {
-            print!("{}", p.describe());
-        }
-        if let model::PushState::Finished {
-            allowed,
-            summary,
-            secs,
-        } = &m.push.state
-        {
-            println!(
-                "test push: {}: {summary} ({secs:.1}s)",
-                if *allowed { "ALLOWED" } else { "REFUSED" }
-            );
-        }
-        println!(
-            "The manifest for uninstall is {}.",
-            crate::setup::effect::manifest_display(&host)
-        );
-    } else if m.step < Step::Apply {
-        println!("Nothing was changed.");
-    }
+    print_outcome(&m, &host);
     m.exit_code
+}
+
+/// What stays on the screen after the wizard.
+fn print_outcome(m: &Model, host: &Host) {
+    if !m.apply.applied {
+        if m.step < Step::Apply {
+            println!("Nothing was changed.");
+        }
+        return;
+    }
+    match (m.target, &m.plan, &m.access) {
+        (model::Target::Community, Some(p), _) => print!("{}", p.describe()),
+        (model::Target::AccessServer, _, Some(a)) => {
+            println!("Access Server: the duo-openvpn post-auth script is loaded.");
+            for l in a.plan.iter().flat_map(|p| &p.review) {
+                println!("  {l}");
+            }
+        }
+        _ => {}
+    }
+    if let model::PushState::Finished {
+        allowed,
+        summary,
+        secs,
+    } = &m.push.state
+    {
+        println!(
+            "test push: {}: {summary} ({secs:.1}s)",
+            if *allowed { "ALLOWED" } else { "REFUSED" }
+        );
+    }
+    println!(
+        "The manifest for uninstall is {}.",
+        crate::setup::effect::manifest_display(host)
+    );
 }
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_access;

@@ -2,6 +2,7 @@
 
 use duo::{Failmode, UsernameFrom};
 
+use crate::setup::access::{AccessDetection, AccessPlan};
 use crate::setup::plan::{Plan, PluginSource};
 use crate::system::detect::Detection;
 
@@ -14,6 +15,8 @@ pub enum Target {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Step {
+    /// Both products are installed: which one to set up.
+    Choose,
     Detect,
     Credentials,
     Options,
@@ -50,8 +53,33 @@ impl Step {
         Step::Done,
     ];
 
+    pub const CHOOSE_COMMUNITY: [Step; 11] = [
+        Step::Choose,
+        Step::Detect,
+        Step::Credentials,
+        Step::Options,
+        Step::Server,
+        Step::Clients,
+        Step::Review,
+        Step::Apply,
+        Step::Restart,
+        Step::TestPush,
+        Step::Done,
+    ];
+    pub const CHOOSE_ACCESS_SERVER: [Step; 8] = [
+        Step::Choose,
+        Step::Detect,
+        Step::Credentials,
+        Step::Options,
+        Step::Review,
+        Step::Apply,
+        Step::TestPush,
+        Step::Done,
+    ];
+
     pub fn title(self) -> &'static str {
         match self {
+            Step::Choose => "Product",
             Step::Detect => "Detection",
             Step::Credentials => "Credentials",
             Step::Options => "Options",
@@ -275,9 +303,22 @@ pub struct PushStep {
     pub log: Vec<String>,
 }
 
+/// Access Server: what `sacli` said, and the plan for the current answers.
+#[derive(Debug, Clone)]
+pub struct AccessStep {
+    pub detection: AccessDetection,
+    pub plan: Option<AccessPlan>,
+    /// Consent to replace another post-auth script (uninstall puts it back).
+    pub replace_foreign: bool,
+}
+
 #[derive(Debug, Clone)]
 pub struct Model {
     pub target: Target,
+    /// Both products were found: the first step chooses, `target` follows the cursor.
+    pub choose: bool,
+    /// Access Server's detection; `None` when it is not installed.
+    pub access: Option<AccessStep>,
     pub step: Step,
     pub detection: Detection,
     /// The root shown in titles (`/` or the sandbox).
@@ -318,6 +359,8 @@ impl Model {
             .map(crate::setup::plan::identity_default);
         Model {
             target: Target::Community,
+            choose: false,
+            access: None,
             step: Step::Detect,
             root_label,
             demo: false,
@@ -379,9 +422,11 @@ impl Model {
 
     /// The steps of this target, in order: navigation and the step list follow it.
     pub fn steps(&self) -> &'static [Step] {
-        match self.target {
-            Target::Community => &Step::COMMUNITY,
-            Target::AccessServer => &Step::ACCESS_SERVER,
+        match (self.choose, self.target) {
+            (false, Target::Community) => &Step::COMMUNITY,
+            (false, Target::AccessServer) => &Step::ACCESS_SERVER,
+            (true, Target::Community) => &Step::CHOOSE_COMMUNITY,
+            (true, Target::AccessServer) => &Step::CHOOSE_ACCESS_SERVER,
         }
     }
 
@@ -421,5 +466,28 @@ impl Model {
     pub fn typing(&self) -> bool {
         self.step == Step::Credentials
             || (self.step == Step::TestPush && self.push.state == PushState::Asking)
+    }
+}
+
+impl Model {
+    /// Access Server to set up (`choose`: Community was found too, the first step asks).
+    pub fn with_access(mut self, detection: AccessDetection, choose: bool) -> Model {
+        self.access = Some(AccessStep {
+            detection,
+            plan: None,
+            replace_foreign: false,
+        });
+        self.choose = choose;
+        if choose {
+            self.step = Step::Choose;
+        } else {
+            self.set_target(Target::AccessServer);
+        }
+        self
+    }
+
+    pub fn set_target(&mut self, target: Target) {
+        self.target = target;
+        self.options.row = OptionRow::rows(target)[0];
     }
 }

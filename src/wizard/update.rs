@@ -7,6 +7,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::model::*;
 use super::steps;
+use crate::setup::access::AccessAnswers;
 use crate::setup::effect::{Effect, Report};
 use crate::setup::plan::{Answers, Plan};
 
@@ -73,6 +74,17 @@ impl Model {
             plugin_so: self.plugin_so.clone(),
             session_tokens: self.session_tokens,
             migrate_upstream: server.is_some_and(|s| s.upstream_duo.is_some()),
+        }
+    }
+
+    /// Access Server's answers; `test_user`: with the live test through the installed script.
+    pub fn access_answers(&self, test_user: Option<String>) -> AccessAnswers {
+        AccessAnswers {
+            autopush: self.options.autopush,
+            web_only: self.options.web_only,
+            replace_foreign: self.access.as_ref().is_some_and(|a| a.replace_foreign),
+            test_user,
+            ..AccessAnswers::new(self.settings())
         }
     }
 
@@ -144,13 +156,18 @@ fn on_key(m: &mut Model, k: KeyEvent) -> Vec<Cmd> {
         }
         return back(m);
     }
+    let access = m.target == Target::AccessServer;
     match m.step {
+        Step::Choose => steps::choose::key(m, k),
+        Step::Detect if access => steps::access_detect::key(m, k),
         Step::Detect => steps::detect::key(m, k),
         Step::Credentials => steps::credentials::key(m, k),
         Step::Options => steps::options::key(m, k),
         Step::Server => steps::server::key(m, k),
         Step::Clients => steps::clients::key(m, k),
+        Step::Review if access => steps::access_review::key(m, k),
         Step::Review => steps::review::key(m, k),
+        Step::Apply if access => steps::access_apply::key(m, k),
         Step::Apply => steps::apply::key(m, k),
         Step::Restart => steps::restart::key(m, k),
         Step::TestPush => steps::push::key(m, k),
@@ -221,7 +238,14 @@ fn on_report(m: &mut Model, r: Report) -> Vec<Cmd> {
             m.notice = Some(Notice::Error(format!("{message}{hint}")));
         }
         Report::Wrote { changed, path } => {
-            if let Some(l) = m.apply.progress.iter_mut().find(|l| l.key == path) {
+            // Access Server's one line is the script's install, whatever the report calls it.
+            let access = m.target == Target::AccessServer;
+            if let Some(l) = m
+                .apply
+                .progress
+                .iter_mut()
+                .find(|l| l.key == path || (access && l.state == LineState::Running))
+            {
                 l.state = if changed {
                     LineState::Done
                 } else {
@@ -273,6 +297,9 @@ fn on_effect_done(m: &mut Model, ok: bool) -> Vec<Cmd> {
     if m.step == Step::Apply && !m.apply.applied {
         if !ok {
             return vec![];
+        }
+        if m.target == Target::AccessServer {
+            return steps::access_apply::finished(m);
         }
         m.apply.next_effect += 1;
         return steps::apply::start_next(m);

@@ -54,7 +54,12 @@ pub fn view(m: &Model, t: &Theme, f: &mut Frame) {
     }
     let inner = block.inner(main);
     f.render_widget(block, main);
+    let access = m.target == Target::AccessServer;
     match m.step {
+        Step::Choose => steps::choose::draw(m, t, f, inner),
+        Step::Detect if access => steps::access_detect::draw(m, t, f, inner),
+        Step::Review if access => steps::access_review::draw(m, t, f, inner),
+        Step::Apply if access => steps::access_apply::draw(m, t, f, inner),
         Step::Detect => steps::detect::draw(m, t, f, inner),
         Step::Credentials => steps::credentials::draw(m, t, f, inner),
         Step::Options => steps::options::draw(m, t, f, inner),
@@ -137,8 +142,23 @@ fn notice_line(m: &Model, t: &Theme, f: &mut Frame, area: Rect) {
 }
 
 fn keys_for(m: &Model) -> Vec<(&'static str, &'static str)> {
+    let access = m.target == Target::AccessServer;
+    let foreign = m
+        .access
+        .as_ref()
+        .is_some_and(|a| a.detection.foreign().is_some());
     let mut k: Vec<(&str, &str)> = match m.step {
-        Step::Detect => vec![("Enter", "next")],
+        Step::Choose => vec![("↑↓", "choose"), ("Enter", "pick")],
+        Step::Detect => {
+            let mut k = vec![("Enter", "next")];
+            if access {
+                k.insert(0, ("↑↓", "scroll"));
+            }
+            if m.choose {
+                k.push(("Esc", "back"));
+            }
+            k
+        }
         Step::Credentials => vec![
             ("Tab", "field"),
             ("Enter", "check with Duo"),
@@ -163,7 +183,14 @@ fn keys_for(m: &Model) -> Vec<(&'static str, &'static str)> {
             ("Enter", "next"),
             ("Esc", "back"),
         ],
+        Step::Review if access && foreign => vec![
+            ("↑↓", "scroll"),
+            ("c", "replace the script"),
+            ("Enter", "apply"),
+            ("Esc", "back"),
+        ],
         Step::Review => vec![("↑↓", "scroll"), ("Enter", "apply"), ("Esc", "back")],
+        Step::Apply if access && m.apply.applied => vec![("Enter", "test push")],
         Step::Apply if m.apply.applied => vec![("Enter", "restart")],
         Step::Apply => vec![],
         Step::Restart => match m.restart.state {

@@ -25,6 +25,20 @@ pub fn draw(m: &Model, t: &Theme, f: &mut Frame, area: Rect) {
             "Rolled back: the system is as it was.",
             t.warn(),
         )),
+        _ if m.apply.applied && m.target == Target::AccessServer => {
+            lines.push(Line::styled("Duo now guards this Access Server.", t.ok()));
+            lines.push(Line::raw(""));
+            lines.push(Line::raw(if m.options.web_only {
+                "Web logins ask Duo after the password; VPN logins do not."
+            } else {
+                "VPN and web logins ask Duo after the password."
+            }));
+            lines.push(Line::raw(""));
+            lines.push(Line::raw("duo-openvpn status      checks it all again"));
+            lines.push(Line::raw(
+                "duo-openvpn uninstall   puts back the post-auth script there was",
+            ));
+        }
         _ if m.apply.applied => {
             lines.push(Line::styled("Duo now guards this OpenVPN server.", t.ok()));
             lines.push(Line::raw(""));

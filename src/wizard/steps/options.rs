@@ -27,6 +27,9 @@ pub fn key(m: &mut Model, k: KeyEvent) -> Vec<Cmd> {
             if next == Step::Server {
                 return vec![m.plan_cmd(true)];
             }
+            if m.target == Target::AccessServer {
+                super::access_review::replan(m);
+            }
         }
         _ => {}
     }

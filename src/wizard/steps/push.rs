@@ -57,14 +57,39 @@ impl Model {
     /// The test the target runs: a push through the plugin, or a login through the post-auth
     /// script Access Server loaded.
     fn test_effect(&self, user: String) -> Effect {
-        Effect::TestPush { user }
+        let Some(a) = self
+            .access
+            .as_ref()
+            .filter(|_| self.target == Target::AccessServer)
+        else {
+            return Effect::TestPush { user };
+        };
+        // The engine's own test effect for these answers, so the wizard tests what `--yes` would.
+        crate::setup::access::plan(&a.detection, &self.access_answers(Some(user.clone())))
+            .ok()
+            .and_then(|p| {
+                p.effects
+                    .into_iter()
+                    .find(|e| matches!(e, Effect::TestAccessServer { .. }))
+            })
+            .unwrap_or(Effect::TestAccessServer {
+                user,
+                answer: duo::config::Secret::new("push"),
+                web: self.options.web_only,
+            })
     }
 }
 
 pub fn draw(m: &Model, t: &Theme, f: &mut Frame, area: Rect) {
     let asking = m.push.state == PushState::Asking;
     let mut lines = vec![
-        Line::raw("A live login through the installed configuration."),
+        Line::raw(match m.target {
+            Target::Community => "A live login through the installed configuration.",
+            Target::AccessServer if m.options.web_only => {
+                "A live web login through the installed post-auth script."
+            }
+            Target::AccessServer => "A live VPN login through the installed post-auth script.",
+        }),
         Line::raw(""),
         Line::from(vec![
             Span::styled("▸ Duo user       ", t.current_step()),
