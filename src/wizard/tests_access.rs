@@ -312,3 +312,41 @@ fn esc_goes_back_through_the_access_server_steps_only() {
     assert_eq!(h.model.step, Step::Detect);
     assert!(!h.db().contains_key(POST_AUTH));
 }
+
+#[test]
+fn a_failed_install_is_named_and_goes_no_further() {
+    let mut h = AsHarness::new(&[]);
+    for _ in 0..5 {
+        h.key(KeyCode::Enter);
+    }
+    assert_eq!(h.model.step, Step::Review);
+    // sacli gone between the review and the apply.
+    std::fs::remove_file(h.host.path(SACLI)).unwrap();
+    h.key(KeyCode::Enter);
+    assert_eq!(h.model.step, Step::Apply);
+    assert!(!h.model.apply.applied);
+    assert_eq!(h.model.apply.progress[0].state, LineState::Failed);
+    assert!(
+        matches!(&h.model.notice, Some(Notice::Error(e)) if e.contains("sacli")),
+        "{:?}",
+        h.model.notice
+    );
+    h.snap("as_05_apply_failed");
+    // Enter does not go on to the test.
+    h.key(KeyCode::Enter);
+    assert_eq!(h.model.step, Step::Apply);
+}
+
+#[test]
+fn option_rows_follow_the_target() {
+    let t = Target::AccessServer;
+    assert_eq!(OptionRow::Autopush.next(t), OptionRow::Scope);
+    assert_eq!(OptionRow::Failmode.next(t), OptionRow::Autopush);
+    assert_eq!(OptionRow::Autopush.prev(t), OptionRow::Failmode);
+    let c = Target::Community;
+    assert_eq!(OptionRow::Failmode.next(c), OptionRow::UsernameFrom);
+    assert_eq!(OptionRow::UsernameFrom.next(c), OptionRow::Failmode);
+    assert_eq!(OptionRow::Failmode.prev(c), OptionRow::UsernameFrom);
+    assert_eq!(CredField::Ikey.prev(), CredField::Host);
+    assert_eq!(CredField::Host.next(), CredField::Ikey);
+}
