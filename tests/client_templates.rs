@@ -334,7 +334,12 @@ fn strs(v: &[String]) -> Vec<&str> {
 
 /// The lines setup gives every client, each a directive on a line of its own.
 fn carries_the_client_lines(what: &str, text: &str) {
-    for line in ["auth-user-pass", "auth-retry interact", "reneg-sec 0"] {
+    for line in [
+        "auth-user-pass",
+        "auth-retry interact",
+        "reneg-sec 0",
+        "hand-window 75",
+    ] {
         assert!(
             text.lines().any(|l| l.trim() == line),
             "{what}: no `{line}` line:\n{text}"
@@ -352,7 +357,7 @@ fn setup_edits_the_template_and_uninstall_restores_it(l: &Layout) {
     assert_eq!(o.status.code(), Some(0), "{}: {}", l.installer, text(&o));
     let out = String::from_utf8_lossy(&o.stdout);
     let named = format!(
-        "  {} (3 changes)\n    template of {}: profiles made from now on carry the lines\n",
+        "  {} (4 changes)\n    template of {}: profiles made from now on carry the lines\n",
         l.template, l.installer
     );
     assert!(

@@ -91,6 +91,11 @@ fn setup_is_idempotent_and_uninstall_restores_every_byte() {
     let mock = MockDuo::start(MockConfig::default()).unwrap();
     mock.set_push_delay(std::time::Duration::from_millis(100));
     let s = Sandbox::new();
+    // A hand-window shorter than setup's: replaced, and uninstall must bring it back.
+    let bob = s.path("/root/bob.ovpn");
+    let mut profile = std::fs::read_to_string(&bob).unwrap();
+    profile.push_str("hand-window 30 # bob's\n");
+    common::write(&bob, profile.as_bytes(), 0o600);
     let before = s.tree();
     let mut args = base_args(&s, &mock);
     args.extend(["--test-user".into(), "alice".into()]);
@@ -106,7 +111,18 @@ fn setup_is_idempotent_and_uninstall_restores_every_byte() {
         s.root().display()
     );
     assert!(conf.contains(&plugin_line), "{conf}");
+    // The server, each profile and duo.toml carry the same hand-window.
+    assert!(conf.contains("\nhand-window 75\n"), "{conf}");
+    let alice = std::fs::read_to_string(s.path("/home/alice/alice.ovpn")).unwrap();
+    assert!(alice.contains("\nhand-window 75\n"), "{alice}");
+    let bob_after = std::fs::read_to_string(&bob).unwrap();
+    assert!(
+        bob_after.contains("\nhand-window 75 # bob's\n"),
+        "{bob_after}"
+    );
+    assert!(!bob_after.contains("hand-window 30"), "{bob_after}");
     let toml = std::fs::read_to_string(s.path("/etc/duo-openvpn/duo.toml")).unwrap();
+    assert!(toml.contains("\nhand_window_secs = 75\n"), "{toml}");
     assert!(
         toml.contains(&format!(
             "ca_file = \"{}/etc/duo-openvpn/ca.pem\"",
@@ -442,5 +458,78 @@ fn migrating_duos_own_plugin_line_never_prints_its_secret_key() {
     assert!(
         !all.contains(MOCK_SKEY),
         "the secret key was printed:\n{all}"
+    );
+}
+
+/// A server's own hand-window larger than setup's is kept and becomes duo.toml's figure; status
+/// says when the two disagree later: a smaller server figure is a problem, a larger one a note.
+#[test]
+fn a_larger_hand_window_is_kept_and_status_compares_it_with_duo_toml() {
+    let mock = MockDuo::start(MockConfig::default()).unwrap();
+    let s = Sandbox::new();
+    let server = s.path("/etc/openvpn/server/server.conf");
+    let mut conf = std::fs::read_to_string(&server).unwrap();
+    conf.push_str("hand-window 120\n");
+    common::write(&server, conf.as_bytes(), 0o644);
+    let before = s.tree();
+    let o = s.run(&strs(&base_args(&s, &mock)));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let after = std::fs::read_to_string(&server).unwrap();
+    assert_eq!(after.matches("hand-window").count(), 1, "{after}");
+    assert!(after.contains("\nhand-window 120\n"), "{after}");
+    let toml = std::fs::read_to_string(s.path("/etc/duo-openvpn/duo.toml")).unwrap();
+    assert!(toml.contains("\nhand_window_secs = 120\n"), "{toml}");
+    let alice = std::fs::read_to_string(s.path("/home/alice/alice.ovpn")).unwrap();
+    assert!(alice.contains("\nhand-window 120\n"), "{alice}");
+
+    let root = s.root().display().to_string();
+    let status = |conf: &str| {
+        common::write(&server, conf.as_bytes(), 0o644);
+        let o = s.run(&["status", "--root", &root, "--json"]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        (o.status.code(), v)
+    };
+    let (code, v) = status(&after);
+    assert_eq!(
+        (code, &v["healthy"]),
+        (Some(0), &serde_json::json!(true)),
+        "{v}"
+    );
+    assert_eq!(
+        v["notes"].to_string().matches("hand-window").count(),
+        0,
+        "{v}"
+    );
+
+    let (code, v) = status(&after.replace("hand-window 120", "hand-window 40"));
+    assert_eq!(code, Some(2), "{v}");
+    let problems = v["problems"].to_string();
+    assert!(
+        problems.contains("server.conf: hand-window 40, but duo.toml's hand_window_secs is 120"),
+        "{v}"
+    );
+    let (_, v) = status(&after.replace("hand-window 120\n", ""));
+    assert!(
+        v["problems"].to_string().contains(
+            "no hand-window (OpenVPN's default 60), but duo.toml's hand_window_secs is 120"
+        ),
+        "{v}"
+    );
+    let (code, v) = status(&after.replace("hand-window 120", "hand-window 300"));
+    assert_eq!(code, Some(0), "{v}");
+    assert!(
+        v["notes"]
+            .to_string()
+            .contains("hand-window 300, duo.toml's hand_window_secs 120"),
+        "{v}"
+    );
+
+    common::write(&server, after.as_bytes(), 0o644);
+    let o = s.run(&["uninstall", "--root", &root, "--yes"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(
+        s.tree(),
+        before,
+        "the admin's hand-window 120 stays, ours go"
     );
 }

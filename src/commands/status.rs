@@ -29,6 +29,30 @@ struct Status {
     notes: Vec<String>,
 }
 
+/// duo.toml's `hand_window_secs` against the server's `hand-window`: the plugin answers a little
+/// before duo.toml's figure, so a server that ends logins sooner refuses some silently (a
+/// problem), and one that waits longer only means logins are cut shorter than they could be.
+fn hand_window_check(s: &mut Status, path: &str, doc: &ovpn_config::Document, ours: u64) {
+    let server = doc
+        .hand_window()
+        .unwrap_or(duo::config::OPENVPN_HAND_WINDOW_SECS);
+    let said = match doc.hand_window() {
+        Some(n) => format!("hand-window {n}"),
+        None => format!("no hand-window (OpenVPN's default {server})"),
+    };
+    if server < ours {
+        s.problems.push(format!(
+            "{path}: {said}, but duo.toml's hand_window_secs is {ours}: OpenVPN ends a login \
+             the plugin still waits for; set both to the same figure (setup writes them)"
+        ));
+    } else if server > ours {
+        s.notes.push(format!(
+            "{path}: {said}, duo.toml's hand_window_secs {ours}: logins are cut at the smaller; \
+             set both to the same figure"
+        ));
+    }
+}
+
 pub fn run(args: StatusArgs, process: &crate::system::process::Process) -> u8 {
     let mut host = Host::new(&args.root, process);
     let mut s = Status::default();
@@ -117,6 +141,9 @@ pub fn run(args: StatusArgs, process: &crate::system::process::Process) -> u8 {
             .and_then(|g| crate::setup::plan::shared_group_note(g, &e.path))
         {
             s.notes.push(note);
+        }
+        if let Some(c) = &config {
+            hand_window_check(&mut s, &e.path, &doc, c.duo.hand_window.as_secs());
         }
         s.servers.push((e.path.clone(), ok, unit));
     }

@@ -508,6 +508,14 @@ pub fn build(
         )
     });
     let mut settings = answers.settings.clone();
+    // OpenVPN ends a pending login after hand-window: ours, or the server's own when larger
+    // (kept), and duo.toml carries the same figure so that the plugin answers before it.
+    let hand_window = read_doc(host, &server.path)
+        .ok()
+        .and_then(|d| d.hand_window())
+        .unwrap_or(0)
+        .max(duo::config::DEFAULT_HAND_WINDOW_SECS);
+    settings.hand_window = std::time::Duration::from_secs(hand_window);
     let group = server.group.clone();
     if let Some(ca) = &answers.settings.ca_file {
         let pem = duo::config::read_input(ca)
@@ -578,17 +586,24 @@ pub fn build(
         &detection.snapshot,
         &server.path,
         true,
-        |doc| ovpn_config::ensure_server(doc, &server_setup),
+        |doc| {
+            let mut changes = ovpn_config::ensure_server(doc, &server_setup)?;
+            changes.extend(ovpn_config::ensure_hand_window(doc, hand_window)?);
+            Ok(changes)
+        },
     )?);
     for c in &answers.client_configs {
         let template = template_of(c);
         let mut e = edit(host, &detection.snapshot, c, false, |doc| {
             // A template need not say `client`: the installer's profiles made from it do.
-            ovpn_config::ensure_client_with(
+            let mut changes = ovpn_config::ensure_client_with(
                 doc,
                 template.is_some(),
                 answers.session_tokens.is_some(),
-            )
+            )?;
+            // The client gives up waiting for its login after its own hand-window.
+            changes.extend(ovpn_config::ensure_hand_window(doc, hand_window)?);
+            Ok(changes)
         })?;
         e.template = template;
         edits.push(e);
@@ -604,18 +619,18 @@ pub fn build(
     }
     if answers.client_configs.is_empty() {
         warnings.push(
-            "no client profile edited: each client needs auth-user-pass, auth-retry interact and reneg-sec 0".into(),
+            format!("no client profile edited: each client needs auth-user-pass, auth-retry interact, reneg-sec 0 and hand-window {hand_window}"),
         );
     } else if answers
         .client_configs
         .iter()
         .all(|c| template_of(c).is_some())
     {
-        warnings.push(
+        warnings.push(format!(
             "only the installer's template is edited: profiles made before now still need \
-             auth-user-pass, auth-retry interact and reneg-sec 0 (--client-config PATH)"
-                .into(),
-        );
+             auth-user-pass, auth-retry interact, reneg-sec 0 and hand-window {hand_window} \
+             (--client-config PATH)"
+        ));
     }
     if answers.settings.failmode == Failmode::Safe {
         warnings.push(

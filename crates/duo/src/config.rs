@@ -13,6 +13,16 @@ use toml_edit::{Document, DocumentMut, Item, Table, value};
 pub const TEMPLATE: &str = include_str!("../../../assets/duo.toml.template");
 
 pub const DEFAULT_TIMEOUT_SECS: u64 = 60;
+/// The `hand-window` setup writes into server.conf and each client profile: Duo's push timeout
+/// (60 s) and some typing. With it the plugin's cap (see the plugin's `deadline` module) is
+/// [`DEFAULT_TIMEOUT_SECS`], so the default login is not cut short.
+pub const DEFAULT_HAND_WINDOW_SECS: u64 = 75;
+/// OpenVPN's own default `hand-window`, assumed when duo.toml does not say: a duo.toml written
+/// before the key existed sits next to a server.conf without `hand-window`.
+pub const OPENVPN_HAND_WINDOW_SECS: u64 = 60;
+/// The `hand_window_secs` accepted: below 30 s a push could not be answered; above 15 minutes
+/// a stalled handshake holds its slot for no login that would still be waited for.
+pub const HAND_WINDOW_RANGE: std::ops::RangeInclusive<u64> = 30..=900;
 
 /// The environment variables the tool reads secrets from: `DUO_SKEY` (setup's secret key) and
 /// `DUO_PASSCODE` (`test --factor passcode`). No child process (systemctl, journalctl,
@@ -169,6 +179,9 @@ pub struct DuoSettings {
     pub failmode: Failmode,
     /// Upper bound for one whole login.
     pub timeout: Duration,
+    /// OpenVPN's `hand-window` on the server and the clients (setup writes both): a pending
+    /// login ends there, so the plugin answers a little before it.
+    pub hand_window: Duration,
     /// A client that could be asked for its factor (CR_TEXT) gets a push at once instead, as
     /// Access Server's `AUTOPUSH`.
     pub autopush: bool,
@@ -184,6 +197,8 @@ impl DuoSettings {
             proxy: None,
             failmode: Failmode::Secure,
             timeout: Duration::from_secs(DEFAULT_TIMEOUT_SECS),
+            // Only setup, which writes `hand-window` into the OpenVPN configs, raises it.
+            hand_window: Duration::from_secs(OPENVPN_HAND_WINDOW_SECS),
             autopush: false,
         }
     }
@@ -370,6 +385,7 @@ impl Config {
             "proxy",
             "failmode",
             "timeout_secs",
+            "hand_window_secs",
             "autopush",
         ];
         let known_openvpn = ["username_from"];
@@ -457,6 +473,26 @@ impl Config {
                 }
             },
         };
+        let hand_window = match duo.get("hand_window_secs") {
+            None => Duration::from_secs(OPENVPN_HAND_WINDOW_SECS),
+            Some(item) => match item.as_integer() {
+                Some(n) if n >= 0 && HAND_WINDOW_RANGE.contains(&(n as u64)) => {
+                    Duration::from_secs(n as u64)
+                }
+                _ => {
+                    return Err(err(
+                        Some(item),
+                        "duo.hand_window_secs",
+                        format!(
+                            "must be a whole number of seconds from {} to {} \
+                             (OpenVPN's hand-window, as in server.conf)",
+                            HAND_WINDOW_RANGE.start(),
+                            HAND_WINDOW_RANGE.end()
+                        ),
+                    ));
+                }
+            },
+        };
         let autopush = match duo.get("autopush") {
             None => false,
             Some(item) => item
@@ -489,6 +525,7 @@ impl Config {
                 proxy,
                 failmode,
                 timeout,
+                hand_window,
                 autopush,
             },
             username_from,
@@ -521,6 +558,13 @@ impl Config {
         set(duo, "proxy", d.proxy.as_ref().map(value));
         set(duo, "failmode", Some(value(d.failmode.as_str())));
         set(duo, "timeout_secs", Some(value(d.timeout.as_secs() as i64)));
+        // Absent means OpenVPN's default, so a file without it keeps its bytes.
+        let openvpn_default = d.hand_window == Duration::from_secs(OPENVPN_HAND_WINDOW_SECS);
+        set(
+            duo,
+            "hand_window_secs",
+            (!openvpn_default).then(|| value(d.hand_window.as_secs() as i64)),
+        );
         // Written only when on, so a file without it renders as before.
         set(duo, "autopush", d.autopush.then(|| value(true)));
         let ovpn = doc.entry("openvpn").or_insert(toml_edit::table());
@@ -563,6 +607,52 @@ mod tests {
         format!(
             "# mine\n[duo]\nikey = \"{IKEY}\"\nskey = \"{SKEY}\"\nhost = \"api-abc.duosecurity.com\"\n"
         )
+    }
+
+    #[test]
+    fn hand_window() {
+        let absent = Config::parse(&good()).unwrap();
+        assert_eq!(
+            absent.duo.hand_window,
+            Duration::from_secs(60),
+            "OpenVPN's default"
+        );
+        assert!(
+            !absent
+                .render(Some(&good()))
+                .unwrap()
+                .contains("hand_window")
+        );
+        let set = Config::parse(&(good() + "hand_window_secs = 120\n")).unwrap();
+        assert_eq!(set.duo.hand_window, Duration::from_secs(120));
+        let text = set.render(None).unwrap();
+        assert!(text.contains("\nhand_window_secs = 120\n"), "{text}");
+        assert_eq!(
+            Config::parse(&text).unwrap().duo.hand_window,
+            set.duo.hand_window
+        );
+        // What setup writes, from the template with its comment.
+        let mut fresh = DuoSettings::new(IKEY, Secret::new(SKEY), "api-abc.duosecurity.com");
+        assert_eq!(fresh.hand_window.as_secs(), OPENVPN_HAND_WINDOW_SECS);
+        fresh.hand_window = Duration::from_secs(DEFAULT_HAND_WINDOW_SECS);
+        let rendered = Config {
+            duo: fresh,
+            username_from: UsernameFrom::default(),
+        }
+        .render(None)
+        .unwrap();
+        assert!(rendered.contains("# OpenVPN's hand-window"), "{rendered}");
+        assert!(rendered.contains("\nhand_window_secs = 75\n"), "{rendered}");
+        for bad in ["29", "901", "-1", "\"75\"", "7.5"] {
+            let e = Config::parse(&format!("{}hand_window_secs = {bad}\n", good())).unwrap_err();
+            assert_eq!(e.key.as_deref(), Some("duo.hand_window_secs"), "{bad}");
+            assert_eq!(e.line, Some(6), "{bad}");
+            assert!(e.to_string().contains("from 30 to 900"), "{bad}: {e}");
+        }
+        for ok in [30, 900] {
+            let c = Config::parse(&format!("{}hand_window_secs = {ok}\n", good())).unwrap();
+            assert_eq!(c.duo.hand_window.as_secs(), ok);
+        }
     }
 
     #[test]

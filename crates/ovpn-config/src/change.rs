@@ -21,6 +21,8 @@ pub enum Setting {
     /// `auth-gen-token … external-auth` (session tokens).
     AuthGenToken,
     AuthGenTokenSecret,
+    /// `hand-window N`: how long OpenVPN lets a login stay pending.
+    HandWindow,
 }
 
 /// What happened to the lines. Line numbers are 1-based and describe the document right after

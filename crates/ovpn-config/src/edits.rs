@@ -308,6 +308,18 @@ pub fn ensure_reneg_sec_zero(doc: &mut Document) -> Result<Option<Change>, EditE
     set_single_value(doc, "reneg-sec", "0", Setting::RenegSec)
 }
 
+/// `hand-window SECS` (server or client): added when absent; an effective (last) one that is
+/// at least `secs` is kept, a smaller or unreadable one is rewritten to `secs` (the old text
+/// remembered, so undo puts it back). OpenVPN ends a pending login after `hand-window`, so a
+/// larger figure the admin chose only gives Duo longer.
+pub fn ensure_hand_window(doc: &mut Document, secs: u64) -> Result<Option<Change>, EditError> {
+    let current = doc.hand_window();
+    if current.is_some_and(|c| c >= secs) {
+        return Ok(None);
+    }
+    set_single_value(doc, "hand-window", &secs.to_string(), Setting::HandWindow)
+}
+
 /// `auth-user-pass`: added when absent; any existing one (with a file, or inline) is kept.
 pub fn ensure_auth_user_pass(doc: &mut Document) -> Result<Option<Change>, EditError> {
     if doc.auth_user_pass().is_some() {

@@ -40,8 +40,8 @@ pub use change::{Change, ChangeKind, Setting, UndoOutcome, undo_all};
 pub use document::{Directive, Document, Eol, InlineBlock, Scope};
 pub use edits::{
     EditError, PluginLineStyle, ServerSetup, SessionTokens, ensure_auth_retry_interact,
-    ensure_auth_user_pass, ensure_client, ensure_client_with, ensure_plugin, ensure_reneg_sec_zero,
-    ensure_server, ensure_session_tokens, plugin_line,
+    ensure_auth_user_pass, ensure_client, ensure_client_with, ensure_hand_window, ensure_plugin,
+    ensure_reneg_sec_zero, ensure_server, ensure_session_tokens, plugin_line,
 };
 pub use error::{ParseError, ParseErrorKind, Warning};
 pub use mask::{MASKED_SECRET_KEY, Masked, mask_secrets, secret_block_label};

@@ -196,6 +196,12 @@ impl Document {
         })
     }
 
+    /// The `hand-window` that takes effect, in seconds, when it is a number (OpenVPN's
+    /// default 60 applies when this is `None` and no line says otherwise).
+    pub fn hand_window(&self) -> Option<u64> {
+        self.last("hand-window")?.arg(0)?.parse().ok()
+    }
+
     /// `auth-user-pass`, as an option or an inline block.
     pub fn auth_user_pass(&self) -> Option<&Directive> {
         self.last("auth-user-pass")

@@ -356,3 +356,57 @@ fn session_tokens_instead_of_reneg_sec_zero() {
         "client\nremote vpn.example.com\nauth-user-pass\nauth-retry interact\n"
     );
 }
+
+#[test]
+fn hand_window_added_raised_or_kept_and_restored() {
+    use ovpn_config::ensure_hand_window;
+    // Absent: added; undo takes it away.
+    let text = "client\nremote vpn.example.com\n";
+    let mut d = doc(text);
+    let c = ensure_hand_window(&mut d, 75).unwrap().unwrap();
+    assert_eq!(c.setting, Setting::HandWindow);
+    assert_eq!(
+        d.to_string(),
+        "client\nremote vpn.example.com\nhand-window 75\n"
+    );
+    assert_eq!(d.hand_window(), Some(75));
+    assert!(
+        ensure_hand_window(&mut d, 75).unwrap().is_none(),
+        "idempotent"
+    );
+    undo_all(&mut d, &[c]);
+    assert_eq!(d.to_string(), text);
+
+    // Smaller: the effective (last) line rewritten, its comment and CRLF kept, restored exactly.
+    let text = "server 10.8.0.0 255.255.255.0\r\nhand-window 20\r\n  hand-window 30 # short\r\n";
+    let mut d = doc(text);
+    let c = ensure_hand_window(&mut d, 75).unwrap().unwrap();
+    assert_eq!(
+        d.to_string(),
+        "server 10.8.0.0 255.255.255.0\r\nhand-window 20\r\n  hand-window 75 # short\r\n"
+    );
+    let ChangeKind::ReplacedLine { line, old, .. } = &c.kind else {
+        panic!("{c:?}")
+    };
+    assert_eq!((*line, old.as_str()), (3, "  hand-window 30 # short"));
+    undo_all(&mut d, &[c]);
+    assert_eq!(d.to_string(), text);
+
+    // Larger (or equal): the admin's figure is kept, nothing recorded.
+    for text in [
+        "server 10.8.0.0 255.255.255.0\nhand-window 120\n",
+        "client\nhand-window 75\n",
+    ] {
+        let mut d = doc(text);
+        assert!(ensure_hand_window(&mut d, 75).unwrap().is_none(), "{text}");
+        assert_eq!(d.to_string(), text);
+    }
+
+    // Unreadable: replaced, and it comes back.
+    let text = "client\nhand-window soon\n";
+    let mut d = doc(text);
+    let c = ensure_hand_window(&mut d, 75).unwrap().unwrap();
+    assert_eq!(d.to_string(), "client\nhand-window 75\n");
+    undo_all(&mut d, &[c]);
+    assert_eq!(d.to_string(), text);
+}

@@ -9,14 +9,17 @@
 //! abandons its PUSH_REQUESTs `hand-window` (its own, 60 s by default, not pushable) after its
 //! TLS handshake.
 //!
-//! So with the defaults an answer written later than 60 − 9 s after the handshake began may
-//! be read too late. Take off a few seconds for the TLS handshake before our call and clock
-//! granularity, and every login gets at most [`MAX_LOGIN`] = 45 s, whatever `timeout_secs`
-//! says; a shorter `timeout_secs` is honoured. A login that runs out is refused with a reason
-//! ("Duo login timed out") well before OpenVPN would refuse it silently.
+//! So an answer written later than `hand-window` − 9 s after the handshake began may be read
+//! too late. Take off a few seconds for the TLS handshake before our call and clock
+//! granularity, and every login gets at most [`max_login`]`(hand-window)` (45 s with OpenVPN's
+//! default 60), whatever `timeout_secs` says; a shorter `timeout_secs` is honoured. A login
+//! that runs out is refused with a reason ("Duo login timed out") well before OpenVPN would
+//! refuse it silently.
 //!
-//! Raising `hand-window` on the server and on every client would allow longer logins, but the
-//! plugin cannot see OpenVPN's options, so it does not assume it: the cap is fixed.
+//! The plugin cannot see OpenVPN's options, so it takes `hand-window` from duo.toml's
+//! `hand_window_secs`: setup writes the same figure into server.conf and each client profile,
+//! `duo-openvpn status` warns when they differ, and without the key OpenVPN's default is
+//! assumed.
 
 use std::time::Duration;
 
@@ -26,10 +29,21 @@ pub const OPENVPN_HAND_WINDOW: Duration = Duration::from_secs(60);
 pub const OPENVPN_POLL_LATENCY: Duration = Duration::from_secs(9);
 /// The TLS handshake before the verify call, and whole-second rounding.
 pub const MARGIN: Duration = Duration::from_secs(6);
-/// The most one login may take.
-pub const MAX_LOGIN: Duration = Duration::from_secs(
-    OPENVPN_HAND_WINDOW.as_secs() - OPENVPN_POLL_LATENCY.as_secs() - MARGIN.as_secs(),
-);
+/// The most one login may take under OpenVPN's default `hand-window`.
+pub const MAX_LOGIN: Duration = max_login(OPENVPN_HAND_WINDOW);
+/// The shortest cap, whatever `hand-window` says (duo.toml refuses one below 30 s).
+pub const MIN_LOGIN: Duration = Duration::from_secs(5);
+
+/// The most one login may take when OpenVPN's `hand-window` is `hand_window`.
+pub const fn max_login(hand_window: Duration) -> Duration {
+    let off = OPENVPN_POLL_LATENCY.as_secs() + MARGIN.as_secs();
+    let secs = hand_window.as_secs().saturating_sub(off);
+    if secs < MIN_LOGIN.as_secs() {
+        MIN_LOGIN
+    } else {
+        Duration::from_secs(secs)
+    }
+}
 
 /// The most Duo may take to answer preauth, or the start of an auth, once the request is
 /// written (real answers take well under a second).
@@ -48,10 +62,12 @@ pub fn admission_reserve(login: Duration) -> Duration {
     2 * request_budget(login)
 }
 
-/// The deadline for one login given `timeout_secs`, and whether the cap lowered it.
-pub fn login_deadline(configured: Duration) -> (Duration, bool) {
-    if configured > MAX_LOGIN {
-        (MAX_LOGIN, true)
+/// The deadline for one login given `timeout_secs` and `hand_window_secs`, and whether the
+/// cap lowered it.
+pub fn login_deadline(configured: Duration, hand_window: Duration) -> (Duration, bool) {
+    let cap = max_login(hand_window);
+    if configured > cap {
+        (cap, true)
     } else {
         (configured, false)
     }
@@ -65,9 +81,30 @@ mod tests {
     fn the_default_timeout_is_capped_under_the_hand_window() {
         assert_eq!(MAX_LOGIN, Duration::from_secs(45));
         let default = Duration::from_secs(duo::config::DEFAULT_TIMEOUT_SECS);
-        assert_eq!(login_deadline(default), (MAX_LOGIN, true));
+        assert_eq!(
+            login_deadline(default, OPENVPN_HAND_WINDOW),
+            (MAX_LOGIN, true)
+        );
         let short = Duration::from_secs(20);
-        assert_eq!(login_deadline(short), (short, false));
+        assert_eq!(login_deadline(short, OPENVPN_HAND_WINDOW), (short, false));
+    }
+
+    #[test]
+    fn the_cap_follows_the_hand_window_setup_writes() {
+        let secs = Duration::from_secs;
+        let written = secs(duo::config::DEFAULT_HAND_WINDOW_SECS);
+        // Setup's hand-window lets the default timeout run whole, and no further.
+        let default = secs(duo::config::DEFAULT_TIMEOUT_SECS);
+        assert_eq!(max_login(written), default);
+        assert_eq!(login_deadline(default, written), (default, false));
+        assert_eq!(login_deadline(secs(300), written), (default, true));
+        assert_eq!(login_deadline(secs(900), secs(600)), (secs(585), true));
+        // Always read by OpenVPN in time: written ≥ poll latency + margin before its deadline.
+        for hw in duo::config::HAND_WINDOW_RANGE {
+            let cap = max_login(secs(hw));
+            assert!(cap + OPENVPN_POLL_LATENCY + MARGIN <= secs(hw), "{hw}");
+        }
+        assert_eq!(max_login(secs(10)), MIN_LOGIN, "never zero");
     }
 
     #[test]

@@ -45,7 +45,8 @@ impl Plugin {
     /// after the library path. The error is the one line to log.
     pub fn open(args: &[String], log: Logger, openvpn: Option<&str>) -> Result<Plugin, String> {
         let (config, source) = args::parse(args)?;
-        let (login_deadline, capped) = deadline::login_deadline(config.duo.timeout);
+        let (login_deadline, capped) =
+            deadline::login_deadline(config.duo.timeout, config.duo.hand_window);
         let client = duo::Client::new(&config.duo)
             .map_err(|e| match &source {
                 Source::File(p) => format!("{p}: {e}"),
@@ -95,7 +96,7 @@ impl Plugin {
                 format!(
                     " (timeout_secs {} capped under OpenVPN's {} s hand-window)",
                     config.duo.timeout.as_secs(),
-                    deadline::OPENVPN_HAND_WINDOW.as_secs()
+                    config.duo.hand_window.as_secs()
                 )
             } else {
                 String::new()
