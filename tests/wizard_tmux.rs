@@ -241,3 +241,204 @@ fn sgr_params(s: &str) -> Vec<Vec<u32>> {
     }
     out
 }
+
+/// The one sandbox `setup --demo` made under `tmp` (the test's own TMPDIR).
+fn demo_sandbox(tmp: &std::path::Path) -> std::path::PathBuf {
+    let found: Vec<_> = std::fs::read_dir(tmp)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("duo-openvpn-demo-"))
+        })
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "sandboxes under {}: {found:?}",
+        tmp.display()
+    );
+    found[0].clone()
+}
+
+/// `setup --demo --target access-server` in tmux at 80×24, keystroke by keystroke: detection
+/// from the stand-in sacli, the credentials checked, AUTOPUSH switched on, the review, the apply,
+/// the test login through the installed script; afterwards the sandbox's database holds the
+/// script as the options made it.
+#[test]
+fn the_access_server_demo_wizard_keystroke_by_keystroke() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cmd = format!(
+        "{} setup --demo --target access-server; echo EXIT=$?; sleep 120",
+        common::BIN
+    );
+    let t = Tmux::start(
+        "asdemo",
+        &cmd,
+        &[("TMPDIR", &tmp.path().display().to_string())],
+    );
+    let s = t.wait("1. Detection", 30);
+    assert!(
+        s.contains("Access Server 2.14.3") && s.contains("none loaded"),
+        "{s}"
+    );
+    t.keys(&["Enter"]);
+    let s = t.wait("Integration key", 10);
+    assert!(
+        !s.contains(duo_mock::MOCK_SKEY),
+        "the secret is on the screen:\n{s}"
+    );
+    t.keys(&["Enter", "Enter", "Enter"]);
+    let s = t.wait("Duo accepted the integration key and secret key", 20);
+    assert!(s.contains("3. Options"), "{s}");
+    // The first row is AUTOPUSH, off: ← turns it on.
+    t.keys(&["Left"]);
+    t.wait("(•) on", 5);
+    t.keys(&["Enter"]);
+    let s = t.wait("4. Review", 10);
+    assert!(s.contains("ConfigPut") && s.contains("sha256"), "{s}");
+    assert!(
+        !s.contains(duo_mock::MOCK_SKEY),
+        "the secret is on the screen:\n{s}"
+    );
+    t.keys(&["Enter"]);
+    t.wait("The post-auth script is loaded", 30);
+    t.keys(&["Enter"]);
+    let s = t.wait("Duo user", 10);
+    assert!(s.contains("alice"), "{s}");
+    t.keys(&["Enter"]);
+    let s = t.wait("ALLOWED: alice", 30);
+    // AUTOPUSH: the installed script pushed without asking for a factor.
+    assert!(
+        s.contains("through the installed post-auth script") && !s.contains("challenge shown"),
+        "{s}"
+    );
+    t.keys(&["Enter"]);
+    t.wait("Duo now guards this Access Server", 10);
+    t.keys(&["Enter"]);
+    let s = t.wait("EXIT=", 20);
+    assert!(s.contains("EXIT=0"), "{s}");
+
+    let dir = demo_sandbox(tmp.path());
+    let db: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("usr/local/openvpn_as/etc/fake-config.json")).unwrap(),
+    )
+    .unwrap();
+    let script = db["auth.module.post_auth_script"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        script.contains("\nAUTOPUSH = True"),
+        "AUTOPUSH is not on in the loaded script"
+    );
+    let o = Command::new(common::BIN)
+        .args(["uninstall", "--yes", "--root", &dir.display().to_string()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", common::text(&o));
+}
+
+/// An Access Server with a recording sacli: the wizard, answered with Enter all the way, makes
+/// exactly the sacli calls `setup --yes` makes for the same answers.
+#[test]
+fn the_access_server_wizard_makes_the_calls_setup_yes_makes() {
+    use std::os::unix::fs::PermissionsExt;
+    let mock = duo_mock::MockDuo::start(duo_mock::MockConfig::default()).unwrap();
+    mock.set_push_delay(Duration::from_millis(50));
+    let inputs = tempfile::tempdir().unwrap();
+    let ca = inputs.path().join("ca.pem");
+    mock.write_ca(&ca).unwrap();
+    let skey = inputs.path().join("skey");
+    std::fs::write(&skey, duo_mock::MOCK_SKEY).unwrap();
+    let sandbox = || {
+        let d = tempfile::tempdir().unwrap();
+        let sacli = d.path().join("usr/local/openvpn_as/scripts/sacli");
+        std::fs::create_dir_all(sacli.parent().unwrap()).unwrap();
+        std::fs::copy(format!("{}/sacli", common::ASSETS), &sacli).unwrap();
+        std::fs::set_permissions(&sacli, std::fs::Permissions::from_mode(0o755)).unwrap();
+        d
+    };
+    let args = |root: &std::path::Path| -> Vec<String> {
+        [
+            "setup",
+            "--target",
+            "access-server",
+            "--root",
+            &root.display().to_string(),
+            "--ikey",
+            duo_mock::MOCK_IKEY,
+            "--skey-file",
+            &skey.display().to_string(),
+            "--host",
+            &mock.host(),
+            "--ca-file",
+            &ca.display().to_string(),
+            "--test-user",
+            duo_mock::users::APPROVES,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    // The calls, with the sandbox and the private temporary file named alike.
+    let calls = |root: &std::path::Path| -> Vec<String> {
+        let log =
+            std::fs::read_to_string(root.join("usr/local/openvpn_as/sacli-calls.log")).unwrap();
+        log.lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                let argv: Vec<String> = v["argv"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|a| {
+                        let a = a.as_str().unwrap();
+                        match a.strip_prefix("--value_file=") {
+                            Some(_) => "--value_file=FILE".to_string(),
+                            None => a.replace(&root.display().to_string(), "ROOT"),
+                        }
+                    })
+                    .collect();
+                format!("{} {}", argv.join(" "), v["value_file_mode"])
+            })
+            .collect()
+    };
+
+    let yes_root = sandbox();
+    let mut yes = args(yes_root.path());
+    yes.push("--yes".into());
+    let o = Command::new(common::BIN)
+        .args(&yes)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", common::text(&o));
+
+    let tui_root = sandbox();
+    let cmd = format!(
+        "{} {}; echo EXIT=$?; sleep 120",
+        common::BIN,
+        args(tui_root.path()).join(" ")
+    );
+    let t = Tmux::start("ascalls", &cmd, &[]);
+    t.wait("1. Detection", 30);
+    t.keys(&["Enter", "Enter", "Enter", "Enter"]);
+    t.wait("Duo accepted the integration key and secret key", 20);
+    t.keys(&["Enter"]);
+    t.wait("4. Review", 10);
+    t.keys(&["Enter"]);
+    t.wait("The post-auth script is loaded", 30);
+    t.keys(&["Enter"]);
+    t.wait("Duo user", 10);
+    t.keys(&["Enter"]);
+    t.wait("ALLOWED: alice", 30);
+    t.keys(&["Enter"]);
+    t.wait("Duo now guards this Access Server", 10);
+    t.keys(&["Enter"]);
+    let s = t.wait("EXIT=", 20);
+    assert!(s.contains("EXIT=0"), "{s}");
+
+    let (y, w) = (calls(yes_root.path()), calls(tui_root.path()));
+    assert!(y.iter().any(|c| c.contains("ConfigPut")), "{y:#?}");
+    assert_eq!(w, y, "the wizard's sacli calls differ from --yes's");
+}

@@ -6,7 +6,13 @@ use crate::cli::{SetupArgs, exit};
 use crate::setup::access::{self, AccessAnswers};
 use crate::system::host::Host;
 
-pub fn run(args: &SetupArgs, host: &Host, skey_env: Option<String>, terminal: bool) -> u8 {
+pub fn run(
+    args: &SetupArgs,
+    host: &Host,
+    skey_env: Option<String>,
+    terminal: bool,
+    demo: bool,
+) -> u8 {
     if terminal && !args.yes && !args.dry_run {
         let detection = match access::detect(host) {
             Ok(d) => d,
@@ -15,13 +21,7 @@ pub fn run(args: &SetupArgs, host: &Host, skey_env: Option<String>, terminal: bo
                 return exit::USAGE;
             }
         };
-        eprintln!(
-            "{}\nThe wizard does not cover Access Server yet; run:\n  \
-             duo-openvpn setup --yes --target access-server --ikey IKEY --skey-file PATH --host HOST [--test-user USER]\n\
-             (--dry-run first shows what it will do)",
-            detection.lines().join("\n")
-        );
-        return exit::USAGE;
+        return crate::wizard::run_access(args, host, detection, skey_env, demo);
     }
     non_interactive(args, host, skey_env, terminal)
 }

@@ -67,13 +67,23 @@ pub fn run(mut args: SetupArgs, process: &Process) -> u8 {
         detection.drop_templates();
     }
 
-    let code = match check_target(&args, &detection, &host) {
+    let target = match check_target(&args, &detection, &host, interactive) {
         Err(code) => return code,
-        Ok(Target::AccessServer) if interactive && line_mode(&args, &host) => {
+        Ok(Some(t)) => Some(t),
+        // Both products, a person at the terminal: the line mode asks here, the wizard on
+        // its first screen.
+        Ok(None) if line_mode(&args, &host) => match choose_in_lines(&host) {
+            Ok(t) => Some(t),
+            Err(code) => return code,
+        },
+        Ok(None) => None,
+    };
+    let code = match target {
+        Some(Target::AccessServer) if interactive && line_mode(&args, &host) => {
             crate::ui::line::access::run_access(&args, &host, skey_env)
         }
-        Ok(Target::AccessServer) => access::run(&args, &host, skey_env, terminal),
-        Ok(Target::Community) => community(
+        Some(Target::AccessServer) => access::run(&args, &host, skey_env, terminal, demo.is_some()),
+        Some(Target::Community) => community(
             &args,
             host,
             detection,
@@ -82,6 +92,15 @@ pub fn run(mut args: SetupArgs, process: &Process) -> u8 {
             interactive,
             terminal,
         ),
+        None => match crate::setup::access::detect(&host) {
+            Ok(access) => {
+                crate::wizard::run_choose(&args, host, detection, access, skey_env, demo.as_ref())
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                exit::USAGE
+            }
+        },
     };
     if let Some(d) = &demo {
         println!("\n{}", d.epilogue(code));
@@ -115,13 +134,20 @@ fn line_mode(args: &SetupArgs, host: &Host) -> bool {
     crate::ui::line::wanted(args.plain, &host.process, columns)
 }
 
-/// Community, Access Server, both or neither: `Err(exit code)` when setup cannot go on.
-fn check_target(args: &SetupArgs, d: &Detection, host: &Host) -> Result<Target, u8> {
+/// Community, Access Server, both or neither: `Err(exit code)` when setup cannot go on,
+/// `Ok(None)` when both are installed and the person at the terminal is to choose.
+fn check_target(
+    args: &SetupArgs,
+    d: &Detection,
+    host: &Host,
+    interactive: bool,
+) -> Result<Option<Target>, u8> {
     let community = d.community() || args.server_config.is_some();
     let target = match (community, d.access_server.is_some(), args.target) {
         (_, _, Some(t)) => t,
         (true, false, None) => Target::Community,
         (false, true, None) => Target::AccessServer,
+        (true, true, None) if interactive => return Ok(None),
         (true, true, None) => {
             eprintln!(
                 "error: both Community OpenVPN and OpenVPN Access Server ({}) are installed: \
@@ -149,7 +175,32 @@ fn check_target(args: &SetupArgs, d: &Detection, host: &Host) -> Result<Target, 
         );
         return Err(exit::USAGE);
     }
-    Ok(target)
+    Ok(Some(target))
+}
+
+/// The line mode's first question when both products are installed.
+fn choose_in_lines(host: &Host) -> Result<Target, u8> {
+    crate::ui::line::init(&host.process);
+    let choices = [
+        "Community OpenVPN (server.conf and our plugin)".to_string(),
+        format!(
+            "OpenVPN Access Server ({}: our post-auth script)",
+            host.display_path(detect::SACLI)
+        ),
+    ];
+    match crate::ui::line::select(
+        "Both Community OpenVPN and Access Server are installed. Set up which?",
+        &choices,
+        0,
+        None,
+    ) {
+        Ok(0) => Ok(Target::Community),
+        Ok(_) => Ok(Target::AccessServer),
+        Err(_) => {
+            println!("Nothing was changed.");
+            Err(exit::USAGE)
+        }
+    }
 }
 
 fn non_interactive(
