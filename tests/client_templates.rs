@@ -411,6 +411,17 @@ fn setup_edits_the_template_and_uninstall_restores_it(l: &Layout) {
 
     let o = s.run(&["uninstall", "--root", &root, "--yes"]);
     assert_eq!(o.status.code(), Some(0), "{}: {}", l.installer, text(&o));
+    // Profiles made from the template meanwhile are not setup's to undo: uninstall says so.
+    let said = format!(
+        "(the template of {}: profiles made from it since setup",
+        l.installer
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains(&said),
+        "{}: wanted {said} in {}",
+        l.installer,
+        text(&o)
+    );
     assert_eq!(
         std::fs::read_to_string(s.path(l.template)).unwrap(),
         l.template_text,

@@ -105,6 +105,12 @@ pub fn describe(host: &Host, m: &Manifest) -> String {
         for c in &e.changes {
             s.push_str(&format!("    {c}\n"));
         }
+        if let Some(who) = crate::system::detect::template_of(e.path.as_str()) {
+            s.push_str(&format!(
+                "    (the template of {who}: profiles made from it since setup keep the Duo \
+                 lines; edit them by hand if those users should log in without Duo)\n"
+            ));
+        }
     }
     for i in &m.installed {
         match &i.backup {
