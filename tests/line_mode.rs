@@ -8,143 +8,12 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
 
+use common::tmux::Tmux;
 use duo_mock::{MOCK_IKEY, MOCK_SKEY, MockConfig, MockDuo, users};
 
 /// The right shape for a secret key, but not the stand-in's.
 const WRONG_SKEY: &str = "WrongSecretKeyWrongSecretKeyWrongSecret0";
-
-struct Tmux {
-    socket: String,
-    session: String,
-}
-
-impl Tmux {
-    fn start(name: &str, size: (u16, u16), cmd: &str, env: &[(&str, &str)]) -> Tmux {
-        assert!(
-            Command::new("tmux")
-                .arg("-V")
-                .output()
-                .map(|o| o.status.success())
-                .unwrap_or(false),
-            "tmux is needed for this test (scripts/test-all installs it)"
-        );
-        let t = Tmux {
-            socket: format!("duo-openvpn-line-{}-{name}", std::process::id()),
-            session: name.into(),
-        };
-        let (w, h) = (size.0.to_string(), size.1.to_string());
-        let mut c = Command::new("tmux");
-        c.args(["-L", &t.socket, "-f", "/dev/null", "new-session", "-d"]);
-        c.args(["-x", &w, "-y", &h, "-s", &t.session]);
-        // In the command itself: tmux gives the pane its own TERM, and a login shell its own
-        // PATH.
-        let mut line = String::from("env");
-        for (k, v) in env {
-            line.push_str(&format!(" '{k}={v}'"));
-        }
-        c.arg(format!("{line} sh -c '{}'", cmd.replace('\'', "'\\''")));
-        let o = c.output().unwrap();
-        assert!(
-            o.status.success(),
-            "tmux: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        let o = Command::new("tmux")
-            .args([
-                "-L",
-                &t.socket,
-                "set-option",
-                "-g",
-                "history-limit",
-                "20000",
-            ])
-            .output()
-            .unwrap();
-        assert!(o.status.success());
-        t
-    }
-
-    /// What is on the screen now.
-    fn screen(&self) -> String {
-        self.capture(&[])
-    }
-
-    /// Everything printed so far, wrapped lines joined: the transcript a person would copy.
-    fn transcript(&self) -> String {
-        self.capture(&["-S", "-", "-J"])
-    }
-
-    fn capture(&self, extra: &[&str]) -> String {
-        let mut args = vec![
-            "-L",
-            &self.socket,
-            "capture-pane",
-            "-p",
-            "-t",
-            &self.session,
-        ];
-        args.extend(extra);
-        String::from_utf8_lossy(&Command::new("tmux").args(&args).output().unwrap().stdout)
-            .into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        for k in keys {
-            let o = Command::new("tmux")
-                .args(["-L", &self.socket, "send-keys", "-t", &self.session, k])
-                .output()
-                .unwrap();
-            assert!(o.status.success());
-            std::thread::sleep(Duration::from_millis(80));
-        }
-    }
-
-    /// Type `text` literally (no key names).
-    fn type_text(&self, text: &str) {
-        let o = Command::new("tmux")
-            .args([
-                "-L",
-                &self.socket,
-                "send-keys",
-                "-t",
-                &self.session,
-                "-l",
-                text,
-            ])
-            .output()
-            .unwrap();
-        assert!(o.status.success());
-        std::thread::sleep(Duration::from_millis(150));
-    }
-
-    /// Wait (at most `secs`) until the screen shows `text`; the transcript on failure.
-    fn wait(&self, text: &str, secs: u64) -> String {
-        let end = Instant::now() + Duration::from_secs(secs);
-        loop {
-            let s = self.screen();
-            if s.contains(text) {
-                return s;
-            }
-            if Instant::now() > end {
-                panic!(
-                    "waited {secs}s for {text:?}; the transcript:\n{}",
-                    self.transcript()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .output();
-    }
-}
 
 /// The sandbox `setup --demo` announced in its first line.
 fn demo_dir(transcript: &str) -> PathBuf {
@@ -712,4 +581,56 @@ fn a_failed_restart_offers_the_rollback_and_yes_restores_every_file() {
         .chain(after.keys().filter(|k| !before.contains_key(*k)))
         .collect();
     assert!(changed.is_empty(), "not as it was: {changed:?}");
+}
+
+/// Community OpenVPN and Access Server on one machine: the line mode asks which one first, and
+/// the wizard opens on a screen that chooses; either way nothing is changed by leaving there.
+#[test]
+fn both_products_installed_asks_which_one_first() {
+    let s = common::Sandbox::new();
+    let sacli = s.path("/usr/local/openvpn_as/scripts/sacli");
+    std::fs::create_dir_all(sacli.parent().unwrap()).unwrap();
+    std::fs::copy(Path::new(common::ASSETS).join("sacli"), &sacli).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&sacli, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let before = s.tree();
+    let path = format!(
+        "{}:{}",
+        s.bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for (name, plain, shown) in [
+        ("both-line", "--plain", "Set up which?"),
+        ("both-tui", "", "Access Server"),
+    ] {
+        let cmd = format!(
+            "{} setup {plain} --root {}; echo EXIT=$?; sleep 60",
+            common::BIN,
+            s.root().display()
+        );
+        let t = Tmux::start(name, (100, 30), &cmd, &[("PATH", &path)]);
+        let screen = t.wait(shown, 20);
+        assert!(
+            screen.contains("Community"),
+            "{name}: both are offered:\n{screen}"
+        );
+        t.keys(&["Escape"]);
+        if plain.is_empty() {
+            // The wizard's first screen: q leaves it.
+            t.keys(&["q"]);
+        }
+        t.wait("EXIT=", 20);
+        // The stand-in sacli's own call log aside (detection asked it), nothing is touched.
+        let mut after = s.tree();
+        after.remove("usr/local/openvpn_as/sacli-calls.log");
+        assert_eq!(after, before, "{name}: something changed");
+    }
+    // Without a terminal the choice is refused, naming --target.
+    let o = s.run(&["setup", "--yes", "--root", &s.root().display().to_string()]);
+    assert_eq!(o.status.code(), Some(2), "{}", common::text(&o));
+    assert!(
+        common::text(&o).contains("--target"),
+        "{}",
+        common::text(&o)
+    );
 }

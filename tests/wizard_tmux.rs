@@ -3,112 +3,16 @@
 
 mod common;
 
+use common::tmux::Tmux;
+
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-struct Tmux {
-    socket: String,
-    session: String,
-}
-
-impl Tmux {
-    fn start(name: &str, cmd: &str, env: &[(&str, &str)]) -> Tmux {
-        assert!(
-            Command::new("tmux")
-                .arg("-V")
-                .output()
-                .map(|o| o.status.success())
-                .unwrap_or(false),
-            "tmux is needed for this test (scripts/test-all installs it)"
-        );
-        let t = Tmux {
-            socket: format!("duo-openvpn-test-{}-{name}", std::process::id()),
-            session: name.into(),
-        };
-        let mut c = Command::new("tmux");
-        c.args([
-            "-L",
-            &t.socket,
-            "-f",
-            "/dev/null",
-            "new-session",
-            "-d",
-            "-x",
-            "80",
-            "-y",
-            "24",
-            "-s",
-            &t.session,
-        ]);
-        for (k, v) in env {
-            c.args(["-e", &format!("{k}={v}")]);
-        }
-        c.arg(cmd);
-        let o = c.output().unwrap();
-        assert!(
-            o.status.success(),
-            "tmux: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        t
-    }
-
-    fn screen(&self, escapes: bool) -> String {
-        let mut args = vec![
-            "-L",
-            &self.socket,
-            "capture-pane",
-            "-p",
-            "-t",
-            &self.session,
-        ];
-        if escapes {
-            args.push("-e");
-        }
-        String::from_utf8_lossy(&Command::new("tmux").args(&args).output().unwrap().stdout)
-            .into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        for k in keys {
-            let o = Command::new("tmux")
-                .args(["-L", &self.socket, "send-keys", "-t", &self.session, k])
-                .output()
-                .unwrap();
-            assert!(o.status.success());
-            std::thread::sleep(Duration::from_millis(60));
-        }
-    }
-
-    /// Wait (at most `secs`) until the screen shows `text`; the screen on failure.
-    fn wait(&self, text: &str, secs: u64) -> String {
-        let end = Instant::now() + Duration::from_secs(secs);
-        loop {
-            let s = self.screen(false);
-            if s.contains(text) {
-                return s;
-            }
-            if Instant::now() > end {
-                panic!("waited {secs}s for {text:?}; the screen:\n{s}");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .output();
-    }
-}
 
 #[test]
 fn the_whole_demo_wizard_keystroke_by_keystroke() {
     let started = Instant::now();
     let cmd = format!("{} setup --demo; echo EXIT=$?; sleep 120", common::BIN);
-    let t = Tmux::start("demo", &cmd, &[]);
+    let t = Tmux::start("demo", (80, 24), &cmd, &[]);
     let s = t.wait("1. Detection", 30);
     assert!(
         s.contains("/etc/openvpn/server/server.conf") && s.contains("openvpn-server@server active"),
@@ -185,11 +89,11 @@ fn the_whole_demo_wizard_keystroke_by_keystroke() {
 #[test]
 fn no_color_and_quitting_before_apply_changes_nothing() {
     let cmd = format!("{} setup --demo; echo EXIT=$?; sleep 120", common::BIN);
-    let t = Tmux::start("nocolor", &cmd, &[("NO_COLOR", "1")]);
+    let t = Tmux::start("nocolor", (80, 24), &cmd, &[("NO_COLOR", "1")]);
     t.wait("1. Detection", 30);
     t.keys(&["Enter"]);
     t.wait("Integration key", 10);
-    let styled = t.screen(true);
+    let styled = t.screen_with_escapes();
     // Reverse video marks the focused field; no colour codes at all (39/49 are "default").
     let sgr = sgr_params(&styled);
     assert!(
@@ -274,6 +178,7 @@ fn the_access_server_demo_wizard_keystroke_by_keystroke() {
     );
     let t = Tmux::start(
         "asdemo",
+        (80, 24),
         &cmd,
         &[("TMPDIR", &tmp.path().display().to_string())],
     );
@@ -420,7 +325,7 @@ fn the_access_server_wizard_makes_the_calls_setup_yes_makes() {
         common::BIN,
         args(tui_root.path()).join(" ")
     );
-    let t = Tmux::start("ascalls", &cmd, &[]);
+    let t = Tmux::start("ascalls", (80, 24), &cmd, &[]);
     t.wait("1. Detection", 30);
     t.keys(&["Enter", "Enter", "Enter", "Enter"]);
     t.wait("Duo accepted the integration key and secret key", 20);

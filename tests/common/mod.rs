@@ -8,6 +8,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+pub mod tmux;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_duo-openvpn");
 pub const ASSETS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo");
 
