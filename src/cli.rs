@@ -132,6 +132,10 @@ pub struct SetupArgs {
     /// Access Server: push to the user's default device without asking for a factor.
     #[arg(long)]
     pub autopush: bool,
+    /// Verified Duo Push: the user types a code shown by the VPN client into Duo Mobile (the
+    /// client shows it after a first refusal, as a challenge). Not with --autopush.
+    #[arg(long, conflicts_with = "autopush")]
+    pub verified_push: bool,
     /// Access Server: ask for Duo on web logins only, not on VPN connections.
     #[arg(long)]
     pub skip_duo_for_vpn: bool,

@@ -533,3 +533,27 @@ fn a_larger_hand_window_is_kept_and_status_compares_it_with_duo_toml() {
         "the admin's hand-window 120 stays, ours go"
     );
 }
+
+/// `--verified-push` reaches duo.toml; with `--autopush` it is refused before anything changes.
+#[test]
+fn verified_push_is_written_and_never_with_autopush() {
+    let mock = MockDuo::start(MockConfig::default()).unwrap();
+    let s = Sandbox::new();
+    let before = s.tree();
+    let mut args = base_args(&s, &mock);
+    args.extend(["--verified-push".into(), "--autopush".into()]);
+    let o = s.run(&strs(&args));
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("--verified-push") && err.contains("--autopush"),
+        "{err}"
+    );
+    assert_eq!(s.tree(), before);
+    args.pop();
+    let o = s.run(&strs(&args));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let toml = std::fs::read_to_string(s.path("/etc/duo-openvpn/duo.toml")).unwrap();
+    assert!(toml.contains("\nverified_push = true\n"), "{toml}");
+    assert!(duo::Config::parse(&toml).unwrap().duo.verified_push);
+}

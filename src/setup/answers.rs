@@ -287,7 +287,8 @@ pub fn from_flags(
             derived
         }
     };
-    let settings = settings.expect("checked above");
+    let mut settings = settings.expect("checked above");
+    settings.verified_push = args.verified_push;
     Ok((
         Answers {
             settings,

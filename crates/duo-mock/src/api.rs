@@ -74,12 +74,27 @@ pub(crate) fn preauth(state: &State, params: &Params) -> Reply {
         Ok(u) => u,
         Err(r) => return r,
     };
+    let supports_verified = match one(params, "client_supports_verified_push") {
+        Ok(v) => v == Some("1"),
+        Err(k) => return Reply::bad(&k),
+    };
     Reply::ok(match users::kind(name) {
-        Kind::Approves | Kind::Denies | Kind::NeverAnswers | Kind::NoDevices => json!({
-            "result": "auth",
-            "status_msg": "Account is active",
-            "devices": users::devices(name).iter().map(|d| d.to_json()).collect::<Vec<_>>(),
-        }),
+        k @ (Kind::Approves
+        | Kind::Denies
+        | Kind::NeverAnswers
+        | Kind::NoDevices
+        | Kind::VerifiedApproves
+        | Kind::VerifiedDenies) => {
+            let mut v = json!({
+                "result": "auth",
+                "status_msg": "Account is active",
+                "devices": users::devices(name).iter().map(|d| d.to_json()).collect::<Vec<_>>(),
+            });
+            if k.verified_push() && supports_verified {
+                v["txid"] = json!(state.verified_preauth(name));
+            }
+            v
+        }
         Kind::Enroll => json!({
             "result": "enroll",
             "status_msg": "Enroll an authentication device to proceed",
@@ -172,8 +187,27 @@ fn plan(state: &State, params: &Params) -> Result<Plan, Reply> {
         .find_map(|d| wanted.iter().find(|c| d.can(c)).map(|c| (d, *c)))
         .ok_or_else(|| Reply::bad("device"))?;
     let delay = state.push_delay();
+    if kind.verified_push() && how == "push" {
+        let txid = one(params, "txid").map_err(|k| Reply::bad(&k))?;
+        if !txid.is_some_and(|t| state.take_verified_preauth(t, name)) {
+            return Err(Reply::bad("txid"));
+        }
+        let code = state.issue_code(name);
+        let end = match kind {
+            Kind::VerifiedDenies => Status::new("deny", "deny", DENIED),
+            _ => Status::new("allow", "allow", SUCCESS),
+        };
+        return Ok((
+            Status::new(
+                "waiting",
+                "pushed",
+                format!("Please enter verification code {code} into Duo Mobile..."),
+            ),
+            vec![(delay, end)],
+        ));
+    }
     let outcome = match kind {
-        Kind::Denies => (delay, Status::new("deny", "deny", DENIED)),
+        Kind::Denies | Kind::VerifiedDenies => (delay, Status::new("deny", "deny", DENIED)),
         Kind::NeverAnswers => (
             state.push_timeout(),
             Status::new("waiting", "timeout", TIMED_OUT),
@@ -333,5 +367,58 @@ mod tests {
         assert_eq!(response(&r)["result"], "allow");
         let r = auth(&s, &form("username=eve&factor=push").unwrap()).await;
         assert_eq!(response(&r)["status"], "locked_out");
+    }
+
+    #[tokio::test]
+    async fn verified_push_issues_a_code_for_the_preauths_txid() {
+        let s = state();
+        // No txid unless the client says it can show a code.
+        let r = preauth(&s, &form("username=victor").unwrap());
+        assert!(response(&r).get("txid").is_none(), "{r:?}");
+        let r = preauth(
+            &s,
+            &form("username=alice&client_supports_verified_push=1").unwrap(),
+        );
+        assert!(
+            response(&r).get("txid").is_none(),
+            "not a verified-push user"
+        );
+        let r = preauth(
+            &s,
+            &form("username=victor&client_supports_verified_push=1").unwrap(),
+        );
+        let pre = response(&r)["txid"].as_str().unwrap().to_string();
+        // Without it, with another user's, or twice: refused.
+        let push = "username=victor&factor=push&async=1";
+        assert_eq!(auth(&s, &form(push).unwrap()).await.status, 400);
+        let vince = format!("username=vince&factor=push&async=1&txid={pre}");
+        assert_eq!(auth(&s, &form(&vince).unwrap()).await.status, 400);
+        let r = auth(&s, &form(&format!("{push}&txid={pre}")).unwrap()).await;
+        let txid = response(&r)["txid"].as_str().unwrap().to_string();
+        assert_eq!(
+            auth(&s, &form(&format!("{push}&txid={pre}")).unwrap())
+                .await
+                .status,
+            400,
+            "used once"
+        );
+        let poll = form(&format!("txid={txid}")).unwrap();
+        let first = auth_status(&s, &poll).await;
+        let codes = s.codes();
+        assert_eq!(codes.len(), 1);
+        assert_eq!(codes[0].0, "victor");
+        assert_eq!(codes[0].1.len(), 3);
+        assert_eq!(
+            response(&first)["status_msg"],
+            format!(
+                "Please enter verification code {} into Duo Mobile...",
+                codes[0].1
+            )
+        );
+        assert_eq!(response(&first)["result"], "waiting");
+        assert_eq!(response(&auth_status(&s, &poll).await)["result"], "allow");
+        // Passcodes need no txid.
+        let p = form("username=victor&factor=passcode&passcode=234567").unwrap();
+        assert_eq!(response(&auth(&s, &p).await)["result"], "allow");
     }
 }

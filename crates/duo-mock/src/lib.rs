@@ -222,6 +222,11 @@ impl MockDuo {
         self.state.clear_requests();
     }
 
+    /// Every Verified Duo Push code issued so far, as (user, code), oldest first.
+    pub fn verification_codes(&self) -> Vec<(String, String)> {
+        self.state.codes()
+    }
+
     /// Transactions still known (finished ones are forgotten after five minutes).
     pub fn transactions(&self) -> usize {
         self.state.txns.len()

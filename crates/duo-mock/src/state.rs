@@ -1,6 +1,6 @@
 //! What one running stand-in shares between its connections and its handle.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -30,6 +30,10 @@ pub(crate) struct State {
     pub txns: Arc<Transactions>,
     used_passcodes: Mutex<HashSet<String>>,
     log: Mutex<VecDeque<Recorded>>,
+    /// Verified push: preauth's `txid` → its user, until `/auth` uses it.
+    verified_preauths: Mutex<HashMap<String, String>>,
+    /// Verified push: (user, code) for every code issued, oldest first.
+    codes: Mutex<Vec<(String, String)>>,
 }
 
 impl State {
@@ -49,6 +53,8 @@ impl State {
             txns: Arc::default(),
             used_passcodes: Mutex::default(),
             log: Mutex::default(),
+            verified_preauths: Mutex::default(),
+            codes: Mutex::default(),
         }
     }
 
@@ -101,6 +107,43 @@ impl State {
     pub fn consume_passcode(&self, code: &str) -> bool {
         crate::users::PASSCODES.contains(&code)
             && self.used_passcodes.lock().unwrap().insert(code.to_string())
+    }
+
+    /// A preauth `txid` for a Verified Duo Push user.
+    pub fn verified_preauth(&self, user: &str) -> String {
+        let txid = self.txns.new_txid();
+        let mut all = self.verified_preauths.lock().unwrap();
+        // Bounded like the request log: a load test never grows it without end.
+        if all.len() >= LOG_CAPACITY {
+            all.clear();
+        }
+        all.insert(txid.clone(), user.to_string());
+        txid
+    }
+
+    /// `/auth` with a preauth `txid`: true once, and only for the user it was issued to.
+    pub fn take_verified_preauth(&self, txid: &str, user: &str) -> bool {
+        let mut all = self.verified_preauths.lock().unwrap();
+        match all.get(txid) {
+            Some(u) if u == user => all.remove(txid).is_some(),
+            _ => false,
+        }
+    }
+
+    /// A new three-digit code for `user`, remembered for the tests.
+    pub fn issue_code(&self, user: &str) -> String {
+        use std::hash::{BuildHasher, RandomState};
+        let code = format!("{}", 100 + RandomState::new().hash_one(user) % 900);
+        let mut codes = self.codes.lock().unwrap();
+        if codes.len() >= LOG_CAPACITY {
+            codes.remove(0);
+        }
+        codes.push((user.to_string(), code.clone()));
+        code
+    }
+
+    pub fn codes(&self) -> Vec<(String, String)> {
+        self.codes.lock().unwrap().clone()
     }
 
     pub fn record(&self, r: Recorded) {

@@ -143,7 +143,7 @@ impl Transactions {
     }
 
     /// A UUID-shaped id, unique per stand-in and unpredictable enough for tests.
-    fn new_txid(&self) -> String {
+    pub fn new_txid(&self) -> String {
         use std::hash::{BuildHasher, RandomState};
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
         let state = RandomState::new();

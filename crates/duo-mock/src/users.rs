@@ -9,10 +9,18 @@
 //! | `eve`           | `deny`   | (locked out)                            |
 //! | `frank`         | `auth`   | is never answered (`timeout` after 60 s)|
 //! | `grace`         | `auth`   | has no device: only passcodes work      |
+//! | `victor`        | `auth`   | Verified Duo Push: a code, then approved|
+//! | `vince`         | `auth`   | Verified Duo Push: a code, then denied  |
 //! | `jürgen`, `alice smith`, `user1`…`user99999` | like `alice` |     |
 //! | anyone else     | `enroll` |                                         |
 //!
 //! Every user in the `auth` state accepts each of [`PASSCODES`] once.
+//!
+//! Verified Duo Push (`victor`, `vince`): preauth with `client_supports_verified_push=1` answers
+//! a `txid`, and a push or `auto` to `/auth` needs it (400 `txid` otherwise: what real Duo does
+//! for a client that did not declare support is not known). The transaction first waits with
+//! "Please enter verification code NNN into Duo Mobile..." (three random digits, kept for the
+//! tests: `MockDuo::verification_codes`), then after the push delay allows or denies.
 
 use serde_json::{Value, json};
 
@@ -25,6 +33,8 @@ pub const NEVER_ANSWERS: &str = "frank";
 pub const NO_DEVICES: &str = "grace";
 pub const NON_ASCII: &str = "jürgen";
 pub const WITH_SPACE: &str = "alice smith";
+pub const VERIFIED_APPROVES: &str = "victor";
+pub const VERIFIED_DENIES: &str = "vince";
 
 /// One-time passcodes: each is accepted once per running stand-in, for any user in `auth` state.
 pub const PASSCODES: &[&str] = &[
@@ -52,6 +62,15 @@ pub(crate) enum Kind {
     Enroll,
     Bypass,
     LockedOut,
+    /// Verified Duo Push, then approved or denied.
+    VerifiedApproves,
+    VerifiedDenies,
+}
+
+impl Kind {
+    pub fn verified_push(self) -> bool {
+        matches!(self, Kind::VerifiedApproves | Kind::VerifiedDenies)
+    }
 }
 
 pub(crate) fn kind(name: &str) -> Kind {
@@ -63,6 +82,8 @@ pub(crate) fn kind(name: &str) -> Kind {
         NO_DEVICES => Kind::NoDevices,
         BYPASS => Kind::Bypass,
         LOCKED_OUT => Kind::LockedOut,
+        VERIFIED_APPROVES => Kind::VerifiedApproves,
+        VERIFIED_DENIES => Kind::VerifiedDenies,
         _ => Kind::Enroll,
     }
 }
@@ -101,7 +122,11 @@ impl Device {
 /// A user's devices: a phone that does everything, a tablet that only pushes, a hardware token.
 pub(crate) fn devices(name: &str) -> Vec<Device> {
     match kind(name) {
-        Kind::Approves | Kind::Denies | Kind::NeverAnswers => {}
+        Kind::Approves
+        | Kind::Denies
+        | Kind::NeverAnswers
+        | Kind::VerifiedApproves
+        | Kind::VerifiedDenies => {}
         _ => return Vec::new(),
     }
     let tag = id_tag(name);

@@ -59,6 +59,10 @@ pub struct PreauthResponse {
     pub devices: Vec<Device>,
     #[serde(default)]
     pub enroll_portal_url: Option<String>,
+    /// With `client_supports_verified_push=1`, for a user under Verified Duo Push: handed to
+    /// `/auth`, which then issues the code the user types into Duo Mobile.
+    #[serde(default)]
+    pub txid: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]

@@ -37,6 +37,8 @@ pub struct Client {
     /// Seconds to add to the local clock when dating a request (from `ping`).
     clock_offset: AtomicI64,
     user_agent: String,
+    /// Preauth says this client can show a Verified Duo Push code.
+    verified_push: bool,
 }
 
 impl std::fmt::Debug for Client {
@@ -87,6 +89,7 @@ impl Client {
             call_timeout: DEFAULT_CALL_TIMEOUT,
             clock_offset: AtomicI64::new(0),
             user_agent: format!("duo-openvpn/{}", env!("CARGO_PKG_VERSION")),
+            verified_push: settings.verified_push,
         })
     }
 
@@ -149,6 +152,9 @@ impl Client {
         let mut params = vec![("username", username)];
         if let Some(ip) = ipaddr {
             params.push(("ipaddr", ip));
+        }
+        if self.verified_push {
+            params.push(("client_supports_verified_push", "1"));
         }
         self.call(
             Method::POST,

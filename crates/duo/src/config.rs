@@ -185,6 +185,9 @@ pub struct DuoSettings {
     /// A client that could be asked for its factor (CR_TEXT) gets a push at once instead, as
     /// Access Server's `AUTOPUSH`.
     pub autopush: bool,
+    /// Verified Duo Push: preauth says the client can show a code, and the user types the code
+    /// Duo shows into Duo Mobile. Never together with `autopush`.
+    pub verified_push: bool,
 }
 
 impl DuoSettings {
@@ -200,6 +203,7 @@ impl DuoSettings {
             // Only setup, which writes `hand-window` into the OpenVPN configs, raises it.
             hand_window: Duration::from_secs(OPENVPN_HAND_WINDOW_SECS),
             autopush: false,
+            verified_push: false,
         }
     }
 }
@@ -387,6 +391,7 @@ impl Config {
             "timeout_secs",
             "hand_window_secs",
             "autopush",
+            "verified_push",
         ];
         let known_openvpn = ["username_from"];
         for (t, name, known) in [
@@ -499,6 +504,25 @@ impl Config {
                 .as_bool()
                 .ok_or_else(|| err(Some(item), "duo.autopush", "must be true or false".into()))?,
         };
+        let verified_push = match duo.get("verified_push") {
+            None => false,
+            Some(item) => item.as_bool().ok_or_else(|| {
+                err(
+                    Some(item),
+                    "duo.verified_push",
+                    "must be true or false".into(),
+                )
+            })?,
+        };
+        if verified_push && autopush {
+            return Err(err(
+                duo.get("verified_push"),
+                "duo.verified_push",
+                "cannot be combined with autopush: the user has to see the code before the \
+                 push, as Duo's own clients require"
+                    .into(),
+            ));
+        }
         let username_from = match table("openvpn")?
             .map(|t| string(t, "openvpn", "username_from"))
             .transpose()?
@@ -527,6 +551,7 @@ impl Config {
                 timeout,
                 hand_window,
                 autopush,
+                verified_push,
             },
             username_from,
         })
@@ -567,6 +592,7 @@ impl Config {
         );
         // Written only when on, so a file without it renders as before.
         set(duo, "autopush", d.autopush.then(|| value(true)));
+        set(duo, "verified_push", d.verified_push.then(|| value(true)));
         let ovpn = doc.entry("openvpn").or_insert(toml_edit::table());
         set(
             ovpn,
@@ -653,6 +679,28 @@ mod tests {
             let c = Config::parse(&format!("{}hand_window_secs = {ok}\n", good())).unwrap();
             assert_eq!(c.duo.hand_window.as_secs(), ok);
         }
+    }
+
+    #[test]
+    fn verified_push() {
+        let c = Config::parse(&good()).unwrap();
+        assert!(!c.duo.verified_push, "off unless asked for");
+        assert!(!c.render(Some(&good())).unwrap().contains("verified_push"));
+        let on = Config::parse(&(good() + "verified_push = true\n")).unwrap();
+        assert!(on.duo.verified_push);
+        let text = on.render(None).unwrap();
+        assert!(Config::parse(&text).unwrap().duo.verified_push, "{text}");
+        let e = Config::parse(&(good() + "verified_push = 1\n")).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("duo.verified_push"));
+        let e = Config::parse(&(good() + "autopush = true\nverified_push = true\n")).unwrap_err();
+        assert_eq!(
+            (e.key.as_deref(), e.line),
+            (Some("duo.verified_push"), Some(7))
+        );
+        assert!(
+            e.to_string().contains("cannot be combined with autopush"),
+            "{e}"
+        );
     }
 
     #[test]

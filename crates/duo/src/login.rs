@@ -183,7 +183,19 @@ pub async fn login_until(
     end: Instant,
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Outcome {
-    let remaining = || end.saturating_duration_since(Instant::now());
+    match start(client, req, end, progress).await {
+        Err(o) => o,
+        Ok(txid) => resume_until(client, &txid, &req.factor, end, progress).await,
+    }
+}
+
+/// Preauth and auth: the transaction to poll, or the outcome already.
+async fn start(
+    client: &Client,
+    req: &LoginRequest,
+    end: Instant,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<String, Outcome> {
     let cut = |step: &str| {
         Outcome::busy(
             client.host(),
@@ -198,83 +210,155 @@ pub async fn login_until(
         match tokio::time::timeout_at(end, client.preauth(&req.username, req.ipaddr.as_deref()))
             .await
         {
-            Err(_) => return cut("preauth"),
-            Ok(Err(e)) => return classify_by(e, end, client.host()),
+            Err(_) => return Err(cut("preauth")),
+            Ok(Err(e)) => return Err(classify_by(e, end, client.host())),
             Ok(Ok(p)) => p,
         };
     progress(Progress::Preauth(preauth.clone()));
     match preauth.result {
         PreauthResult::Allow => {
-            return Outcome::Allowed(Allowed::Bypass {
+            return Err(Outcome::Allowed(Allowed::Bypass {
                 status_msg: preauth.status_msg,
-            });
+            }));
         }
         PreauthResult::Deny => {
-            return Outcome::Denied(Denied::Refused {
+            return Err(Outcome::Denied(Denied::Refused {
                 status_msg: preauth.status_msg,
-            });
+            }));
         }
         PreauthResult::Enroll => {
-            return Outcome::Denied(Denied::NotEnrolled {
+            return Err(Outcome::Denied(Denied::NotEnrolled {
                 url: preauth.enroll_portal_url,
-            });
+            }));
         }
         PreauthResult::Auth => {}
     }
 
     let factor_params = match req.factor.auth_params(&preauth.devices) {
         Ok(p) => p,
-        Err(m) => return Outcome::Denied(Denied::BadFactor(m)),
+        Err(m) => return Err(Outcome::Denied(Denied::BadFactor(m))),
     };
     let device = match req.factor.device(&preauth.devices) {
         Ok(d) => d.map(|d| d.label().to_string()),
-        Err(m) => return Outcome::Denied(Denied::BadFactor(m)),
+        Err(m) => return Err(Outcome::Denied(Denied::BadFactor(m))),
     };
     let mut params: Vec<(&str, &str)> = vec![("username", &req.username)];
     if let Some(ip) = &req.ipaddr {
         params.push(("ipaddr", ip));
     }
     params.extend(factor_params.iter().map(|(k, v)| (*k, v.as_str())));
+    // Verified push: the code Duo will show belongs to this preauth (as Duo's UNIX client).
+    if let Some(txid) = &preauth.txid {
+        params.push(("txid", txid));
+    }
 
     let answer = match tokio::time::timeout_at(end, client.auth(&params)).await {
-        Err(_) => return cut("auth"),
-        Ok(Err(e)) => return classify_by(e, end, client.host()),
+        Err(_) => return Err(cut("auth")),
+        Ok(Err(e)) => return Err(classify_by(e, end, client.host())),
         Ok(Ok(a)) => a,
     };
     progress(Progress::Sent {
         factor: req.factor.describe(),
         device,
     });
-    let txid = match answer {
-        AuthAnswer::Done(status) => return finish(status, &req.factor),
-        AuthAnswer::Started(s) => s.txid,
-    };
+    match answer {
+        AuthAnswer::Done(status) => Err(finish(status, &req.factor)),
+        AuthAnswer::Started(s) => Ok(s.txid),
+    }
+}
 
+/// Where a login with Verified Duo Push may stop before its result.
+#[derive(Debug)]
+pub enum Step {
+    Done(Outcome),
+    /// Duo is waiting for the user to type `code` into Duo Mobile; `txid` is the transaction
+    /// to go on polling ([`resume_until`]) once the user has seen the code.
+    Code {
+        code: String,
+        txid: String,
+    },
+}
+
+/// [`login_until`], except that it stops as soon as Duo shows a Verified Duo Push code, so
+/// that the caller can get the code to the user first.
+pub async fn login_until_code(
+    client: &Client,
+    req: &LoginRequest,
+    end: Instant,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Step {
+    match start(client, req, end, progress).await {
+        Err(o) => Step::Done(o),
+        Ok(txid) => poll(client, &txid, &req.factor, end, progress, true).await,
+    }
+}
+
+/// Go on polling a transaction [`login_until_code`] stopped at, until its result or `end`.
+pub async fn resume_until(
+    client: &Client,
+    txid: &str,
+    factor: &Factor,
+    end: Instant,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Outcome {
+    match poll(client, txid, factor, end, progress, false).await {
+        Step::Done(o) => o,
+        // Not asked to stop at a code: never returned.
+        Step::Code { .. } => Outcome::Denied(Denied::TimedOut),
+    }
+}
+
+/// The code in a Verified Duo Push `status_msg` ("Please enter verification code 376 into Duo
+/// Mobile..."): the digits after "code", 2 to 10 of them.
+pub fn verification_code(status_msg: &str) -> Option<String> {
+    let lower = status_msg.to_ascii_lowercase();
+    let at = lower.find("verification code")? + "verification code".len();
+    let rest = status_msg[at..].trim_start_matches([' ', ':']);
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    (2..=10).contains(&digits.len()).then_some(digits)
+}
+
+async fn poll(
+    client: &Client,
+    txid: &str,
+    factor: &Factor,
+    end: Instant,
+    progress: &mut (dyn FnMut(Progress) + Send),
+    stop_at_code: bool,
+) -> Step {
+    let remaining = || end.saturating_duration_since(Instant::now());
     loop {
         let wait = remaining().min(POLL_WAIT);
         if wait.is_zero() {
-            return Outcome::Denied(Denied::TimedOut);
+            return Step::Done(Outcome::Denied(Denied::TimedOut));
         }
         // Bounded as a whole: the client's 429 backoff sleeps between attempts.
-        let polled = tokio::time::timeout(wait, client.auth_status(&txid, wait))
+        let polled = tokio::time::timeout(wait, client.auth_status(txid, wait))
             .await
             .unwrap_or(Err(Error::Timeout(wait)));
         match polled {
             Ok(status) if status.result == AuthResult::Waiting => {
                 // A push Duo itself gave up on will not change any more.
                 let timed_out = status.status == "timeout";
+                let code = verification_code(&status.status_msg);
                 progress(Progress::Status(status));
                 if timed_out {
-                    return Outcome::Denied(Denied::TimedOut);
+                    return Step::Done(Outcome::Denied(Denied::TimedOut));
+                }
+                if let (Some(code), true) = (code, stop_at_code) {
+                    return Step::Code {
+                        code,
+                        txid: txid.to_string(),
+                    };
                 }
             }
             Ok(status) => {
                 progress(Progress::Status(status.clone()));
-                return finish(status, &req.factor);
+                return Step::Done(finish(status, factor));
             }
             // The long-poll running out is not an answer: ask again until the deadline.
             Err(Error::Timeout(_)) => continue,
-            Err(e) => return classify_by(e, end, client.host()),
+            Err(e) => return Step::Done(classify_by(e, end, client.host())),
         }
     }
 }
@@ -327,6 +411,19 @@ fn classify(e: Error) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_verification_code_in_a_status_message() {
+        let code = |m: &str| verification_code(m);
+        assert_eq!(
+            code("Please enter verification code 376 into Duo Mobile..."),
+            Some("376".into())
+        );
+        assert_eq!(code("Verification code: 708123"), Some("708123".into()));
+        assert_eq!(code("Pushed a login request to your device..."), None);
+        assert_eq!(code("Please enter verification code into Duo Mobile"), None);
+        assert_eq!(code("verification code 7"), None, "too short to be one");
+    }
 
     #[test]
     fn failmode_only_decides_outages() {

@@ -423,3 +423,66 @@ async fn rate_limited_while_polling_still_ends_by_the_deadline() {
     assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
     assert!(!o.permits(duo::Failmode::Secure), "{o:?}");
 }
+
+/// Verified Duo Push: preauth declares support, its txid goes to /auth, the login stops at the
+/// code the stand-in issued, and resuming the transaction gives the result.
+#[tokio::test]
+async fn verified_push_stops_at_the_code_and_resumes_to_the_result() {
+    use duo::login::{Step, login_until_code, resume_until};
+    let mut f = mock();
+    f.settings.verified_push = true;
+    let client = f.client();
+    let end = || tokio::time::Instant::now() + Duration::from_secs(10);
+    for (user, approves) in [
+        (users::VERIFIED_APPROVES, true),
+        (users::VERIFIED_DENIES, false),
+    ] {
+        let req = LoginRequest {
+            username: user.into(),
+            factor: Factor::Auto,
+            ipaddr: None,
+        };
+        let Step::Code { code, txid } = login_until_code(&client, &req, end(), &mut |_| {}).await
+        else {
+            panic!("{user}: no code");
+        };
+        let issued = f.mock.verification_codes();
+        assert_eq!(
+            issued.last(),
+            Some(&(user.to_string(), code.clone())),
+            "{user}"
+        );
+        let o = resume_until(&client, &txid, &req.factor, end(), &mut |_| {}).await;
+        assert_eq!(approved(&o), approves, "{user}: {o:?}");
+    }
+    let preauths: Vec<_> = f
+        .mock
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/auth/v2/preauth")
+        .collect();
+    assert!(
+        preauths.iter().all(|r| r
+            .params
+            .iter()
+            .any(|(k, v)| k == "client_supports_verified_push" && v == "1")),
+        "{preauths:?}"
+    );
+    // A user without verified push goes through as always, even when it is on.
+    let (o, _) = {
+        let req = LoginRequest {
+            username: users::APPROVES.into(),
+            factor: Factor::Auto,
+            ipaddr: None,
+        };
+        match login_until_code(&client, &req, end(), &mut |_| {}).await {
+            Step::Done(o) => (o, ()),
+            s => panic!("{s:?}"),
+        }
+    };
+    assert!(approved(&o), "{o:?}");
+    // Without the declaration, the stand-in's verified-push user is refused by Duo.
+    f.settings.verified_push = false;
+    let (o, _) = f.login(users::VERIFIED_APPROVES, "").await;
+    assert!(matches!(o, Outcome::Failed(_)), "{o:?}");
+}

@@ -29,6 +29,7 @@ pub mod runtime;
 pub mod secret;
 pub mod session;
 pub mod task;
+pub mod verified;
 
 pub use entry::{
     openvpn_plugin_close_v1, openvpn_plugin_func_v3, openvpn_plugin_min_version_required_v1,

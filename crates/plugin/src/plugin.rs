@@ -69,6 +69,8 @@ impl Plugin {
             deadline: login_deadline,
             log,
             starting: Arc::new(tokio::sync::Semaphore::new(task::STARTING)),
+            verified_push: config.duo.verified_push,
+            pending: std::sync::Mutex::new(crate::verified::Table::default()),
         });
         let runtime = Runtime::start(shared)?;
         if source == Source::Arguments {

@@ -16,7 +16,7 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, oneshot};
 use tokio::time::Instant;
 
-use duo::login::{self, Denied, Outcome, Progress};
+use duo::login::{self, Denied, Outcome, Progress, Step};
 use duo::{Client, Failmode, UsernameFrom};
 
 use crate::control_file::Answer;
@@ -25,6 +25,7 @@ use crate::env::{Var, VerifyEnv};
 use crate::job::{self, Job};
 use crate::log::{Level, Logger};
 use crate::secret::SecretBytes;
+use crate::verified;
 
 /// What every login task shares: built once in `open`.
 pub struct Shared {
@@ -36,6 +37,10 @@ pub struct Shared {
     pub log: Logger,
     /// Logins allowed to be between preauth and a sent factor at once (see [`STARTING`]).
     pub starting: Arc<Semaphore>,
+    /// `duo.verified_push`: a code Duo shows ends the login with a CRV1 challenge.
+    pub verified_push: bool,
+    /// Verified pushes whose code was shown, waiting for the client's answer.
+    pub pending: std::sync::Mutex<crate::verified::Table>,
 }
 
 /// How many logins may be opening connections and talking to Duo before their factor is out.
@@ -115,6 +120,12 @@ async fn login(
     prompt_answer: Option<oneshot::Receiver<SecretBytes>>,
 ) -> (Verdict, String) {
     let from = shared.username_from;
+    if let Var::Present(p) = &job.env.password
+        && verified::is_answer(p.as_bytes())
+    {
+        let who = who(&job.env, from, Some("verified push, answer via CRV1"));
+        return (resume_verified(shared, job, p.as_bytes()).await, who);
+    }
     let Some(rx) = prompt_answer else {
         return (decide(shared, job, None).await, who(&job.env, from, None));
     };
@@ -264,10 +275,117 @@ async fn decide(shared: &Shared, job: &Job, answered: Option<duo::Factor>) -> Ve
             permit.take();
         }
     };
-    let login = login::login_until(&shared.client, &prepared.request, end, &mut progress);
+    let (client, request) = (&shared.client, &prepared.request);
+    let login = async {
+        if shared.verified_push {
+            login::login_until_code(client, request, end, &mut progress).await
+        } else {
+            Step::Done(login::login_until(client, request, end, &mut progress).await)
+        }
+    };
     // `login` keeps its own deadline; this outer bound only guards against a step that does
     // not, and then refuses (a hang is not an outage we may let users through on).
-    let outcome = match tokio::time::timeout_at(end + Duration::from_secs(1), login).await {
+    let step = match tokio::time::timeout_at(end + Duration::from_secs(1), login).await {
+        Ok(s) => s,
+        Err(_) => Step::Done(Outcome::Denied(Denied::TimedOut)),
+    };
+    match step {
+        Step::Done(outcome) => verdict(&outcome, shared.failmode),
+        Step::Code { code, txid } => {
+            challenge(shared, job, &prepared.request.username, &code, txid)
+        }
+    }
+}
+
+/// Duo showed a Verified Push code: keep the transaction and end this login with a CRV1
+/// challenge carrying the code (see [`crate::verified`]). Never logs the id, txid or code.
+fn challenge(shared: &Shared, job: &Job, user: &str, code: &str, txid: String) -> Verdict {
+    let refused = |line: String| Verdict {
+        permit: false,
+        reason: "the VPN server is busy, try again".into(),
+        line,
+        level: Level::Warn,
+    };
+    let id = match verified::new_state_id() {
+        Ok(id) => id,
+        Err(e) => {
+            return refused(format!(
+                "denied: no random state id for Verified Push ({e})"
+            ));
+        }
+    };
+    // The user name the client is to send back: the one it typed, else the Duo user.
+    let typed = match &job.env.username {
+        Var::Present(u) if !u.is_empty() => u.clone(),
+        _ => user.as_bytes().to_vec(),
+    };
+    let text = verified::challenge(&id, &typed, code);
+    if text.len() > crate::control_file::MAX_REASON {
+        return Verdict {
+            permit: false,
+            reason: "Duo Verified Push: the user name is too long for a challenge".into(),
+            line: "denied: the Verified Push challenge would not fit OpenVPN's message".into(),
+            level: Level::Warn,
+        };
+    }
+    let stored = shared
+        .pending
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(id, txid, user.to_string(), std::time::Instant::now());
+    if !stored {
+        return refused(format!(
+            "denied, this server is busy: {} Verified Push codes already wait for their client",
+            verified::MAX_PENDING
+        ));
+    }
+    Verdict {
+        permit: false,
+        reason: text,
+        line: "challenged: Duo Verified Push, its code sent to the client as a CRV1 challenge"
+            .into(),
+        level: Level::Note,
+    }
+}
+
+/// The client came back with a CRV1 answer: go on polling the transaction its state id names,
+/// for the same user only.
+async fn resume_verified(shared: &Shared, job: &Job, password: &[u8]) -> Verdict {
+    let denied = |line: String, reason: &str| Verdict {
+        permit: false,
+        reason: reason.to_string(),
+        line,
+        level: Level::Warn,
+    };
+    let user = match job::username(&job.env, shared.username_from) {
+        Ok(u) => u,
+        Err(r) => return denied(format!("denied before asking Duo: {}", r.detail), &r.reason),
+    };
+    let Some(id) = verified::answer_state_id(password) else {
+        return denied(
+            "denied: a malformed CRV1 answer".into(),
+            "Malformed answer to the Duo challenge",
+        );
+    };
+    let taken = shared
+        .pending
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take(id, &user, std::time::Instant::now());
+    let txid = match taken {
+        Ok(t) => t,
+        Err(miss) => return denied(format!("denied: {}", miss.describe()), miss.reason()),
+    };
+    let end = Instant::from_std(job.received) + shared.deadline;
+    let mut progress = |_: Progress| {};
+    let resume = login::resume_until(
+        &shared.client,
+        &txid,
+        &duo::Factor::Auto,
+        end,
+        &mut progress,
+    );
+    let outcome = match tokio::time::timeout_at(end + Duration::from_secs(1), resume).await {
         Ok(o) => o,
         Err(_) => Outcome::Denied(Denied::TimedOut),
     };

@@ -304,3 +304,123 @@ fn an_expired_session_token_asks_duo_again() {
     );
     assert!(c.is_running(), "{}", c.log_text());
 }
+
+/// Verified Duo Push with the real 2.6 server and clients answering the CRV1 challenge as
+/// OpenVPN GUI does: the code the stand-in issued is in the challenge the client received;
+/// approved → connected, denied → refused, a forged state id → refused; nothing of the code
+/// or the state id in the plugin's log lines.
+#[test]
+fn verified_push_shows_the_code_as_a_challenge() {
+    if !testkit::e2e_enabled() {
+        return;
+    }
+    let _turn = testkit::exclusive();
+    let started = Instant::now();
+    let dir = testkit::workdir().unwrap();
+    let pki = Pki::generate(dir.path(), &[]).unwrap();
+    let mock = MockDuo::start(MockConfig::default()).unwrap();
+    // Approved or denied a little after the code was shown: mostly while the client reconnects.
+    mock.set_push_delay(Duration::from_secs(2));
+    let mut duo = mock.settings(&dir.path().join("mock-ca.pem"));
+    duo.verified_push = true;
+    let toml = dir.path().join("duo.toml");
+    testkit::write_duo_toml(
+        &toml,
+        &duo::Config {
+            duo,
+            username_from: UsernameFrom::Username,
+        },
+    )
+    .unwrap();
+    let mut options = ServerOptions::new(&pki, 70, toml);
+    options.client_certs = false;
+    // Two clients log in as victor at once (one forging its state id).
+    options.duplicate_cn = true;
+    let server = options.start().unwrap();
+    let start = |user: &str, forged: Option<&str>| {
+        testkit::Crv1Client::start(ClientOptions::new(&pki, &server, user, ""), forged).unwrap()
+    };
+    let wait = WAIT + Duration::from_secs(30);
+    let forged = "0123456789abcdef0123456789abcdef";
+
+    let challenges = std::thread::scope(|s| {
+        let approved = s.spawn(|| {
+            let mut c = start(users::VERIFIED_APPROVES, None);
+            let o = c.wait_outcome(wait);
+            assert!(o.is_connected(), "verified push approved: {o:?}");
+            c.challenges()
+        });
+        let denied = s.spawn(|| {
+            let mut c = start(users::VERIFIED_DENIES, None);
+            match c.wait_outcome(wait) {
+                testkit::Outcome::AuthFailed(l) => {
+                    assert!(l.contains("AUTH_FAILED,Duo push denied"), "{l}")
+                }
+                o => panic!("verified push denied: {o:?}"),
+            }
+            c.challenges()
+        });
+        let forging = s.spawn(|| {
+            let mut c = start(users::VERIFIED_APPROVES, Some(forged));
+            match c.wait_outcome(wait) {
+                testkit::Outcome::AuthFailed(l) => assert!(
+                    l.contains("AUTH_FAILED,Duo Verified Push not recognised"),
+                    "{l}"
+                ),
+                o => panic!("a forged state id: {o:?}"),
+            }
+            c.challenges()
+        });
+        [approved, denied, forging].map(|h| h.join().unwrap())
+    });
+    let issued = mock.verification_codes();
+    for (seen, user) in challenges.iter().zip([
+        users::VERIFIED_APPROVES,
+        users::VERIFIED_DENIES,
+        users::VERIFIED_APPROVES,
+    ]) {
+        assert_eq!(seen.len(), 1, "{user}: {seen:?}");
+        let c = &seen[0];
+        assert!(c.starts_with("CRV1:R,E:"), "{c}");
+        let shown = issued.iter().filter(|(u, _)| u == user).any(|(_, code)| {
+            c.ends_with(&format!(
+                ":Duo Verified Push: enter {code} in Duo Mobile, then press Enter"
+            ))
+        });
+        assert!(shown, "{user}: {c} does not carry a code of {issued:?}");
+    }
+    let lines = server.log_lines("duo-openvpn:");
+    let all = lines.join("\n");
+    assert_eq!(
+        server.log_lines("challenged: Duo Verified Push").len(),
+        3,
+        "{all}"
+    );
+    assert_eq!(
+        server
+            .log_lines("duo-openvpn: allowed")
+            .iter()
+            .filter(|l| l.contains("factor verified push, answer via CRV1"))
+            .count(),
+        1,
+        "{all}"
+    );
+    assert!(
+        all.contains("denied: an unknown Verified Push state id"),
+        "{all}"
+    );
+    for c in challenges.iter().flatten() {
+        let id = c.split(':').nth(2).unwrap();
+        assert!(!all.contains(id), "a state id in the log: {all}");
+    }
+    for (_, code) in &issued {
+        assert!(
+            !lines.iter().any(|l| l.contains(&format!("enter {code}"))),
+            "a code in the log: {all}"
+        );
+    }
+    eprintln!(
+        "verified push logins: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}

@@ -38,7 +38,7 @@ mod so;
 pub use client::{Client, ClientOptions, Outcome};
 pub use files::{nogroup_gid, workdir, write_duo_toml};
 pub use lock::{Exclusive, exclusive};
-pub use mgmt_client::CrTextClient;
+pub use mgmt_client::{CrTextClient, Crv1Client};
 pub use pki::Pki;
 pub use ports::{free_tcp_port, free_udp_port};
 pub use process::tail;
