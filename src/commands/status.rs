@@ -27,6 +27,85 @@ struct Status {
     skew: Option<i64>,
     /// Worth knowing, not unhealthy (a shared group that may read duo.toml).
     notes: Vec<String>,
+    /// The plugin's last login lines in the servers' journals.
+    logins: Vec<LoginLine>,
+}
+
+/// How many of the plugin's latest lines `status` reads from each server's journal.
+const JOURNAL_LINES: usize = 2000;
+
+/// One login as the plugin logs it: `allowed: …; user "alice" from 192.0.2.7, factor push;
+/// 1.2 s; factor asked via CR_TEXT; client OpenVPN_GUI_11, sso openurl,webauth,crtext`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct LoginLine {
+    user: String,
+    /// `password field`, `CR_TEXT` or `CRV1`.
+    asked: String,
+    /// `IV_GUI_VER`, or `unknown`.
+    client: String,
+    /// `IV_SSO` lists `crtext`: the client could have been asked for its factor.
+    crtext: bool,
+}
+
+fn parse_login(line: &str) -> Option<LoginLine> {
+    let rest = &line[line.find("duo-openvpn: ")? + "duo-openvpn: ".len()..];
+    let (head, tail) = rest.rsplit_once("; factor asked via ")?;
+    let (asked, client) = tail.split_once("; client ")?;
+    let (client, sso) = client.split_once(", sso ")?;
+    // The name is quoted and escaped as Rust's `{:?}` does; `" from ` ends it.
+    let quoted = &head[head.find("; user \"")? + "; user ".len()..];
+    let user = quoted[..quoted.find("\" from ")? + 1].to_string();
+    let user = serde_json::from_str::<String>(&user).unwrap_or(user);
+    Some(LoginLine {
+        user,
+        asked: asked.to_string(),
+        client: client.to_string(),
+        crtext: sso.split(',').any(|m| m.trim() == "crtext"),
+    })
+}
+
+/// `24 in the journal: 10 via CR_TEXT, 12 via the password field, 2 via CRV1`.
+fn logins_summary(logins: &[LoginLine]) -> String {
+    let count = |how: &str| logins.iter().filter(|l| l.asked == how).count();
+    format!(
+        "{} in the journal: {} via CR_TEXT, {} via the password field, {} via CRV1 (verified push)",
+        logins.len(),
+        count("CR_TEXT"),
+        count("password field"),
+        count("CRV1")
+    )
+}
+
+/// Each client program that cannot show a CR_TEXT prompt, with (up to five of) its users.
+fn without_crtext(logins: &[LoginLine]) -> Vec<(String, Vec<String>)> {
+    let mut by_client: Vec<(String, Vec<String>)> = Vec::new();
+    for l in logins.iter().filter(|l| !l.crtext) {
+        let at = match by_client.iter().position(|(c, _)| *c == l.client) {
+            Some(i) => i,
+            None => {
+                by_client.push((l.client.clone(), Vec::new()));
+                by_client.len() - 1
+            }
+        };
+        let users = &mut by_client[at].1;
+        if !users.contains(&l.user) {
+            users.push(l.user.clone());
+        }
+    }
+    by_client
+}
+
+fn users_shown(users: &[String]) -> String {
+    let mut s = users
+        .iter()
+        .take(5)
+        .map(|u| format!("{u:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if users.len() > 5 {
+        s.push_str(&format!(" and {} more", users.len() - 5));
+    }
+    s
 }
 
 /// duo.toml's `hand_window_secs` against the server's `hand-window`: the plugin answers a little
@@ -145,6 +224,13 @@ pub fn run(args: StatusArgs, process: &crate::system::process::Process) -> u8 {
         if let Some(c) = &config {
             hand_window_check(&mut s, &e.path, &doc, c.duo.hand_window.as_secs());
         }
+        if let Some(u) = service::unit_for(&e.path) {
+            s.logins.extend(
+                service::last_log_lines(&host, &u, JOURNAL_LINES)
+                    .iter()
+                    .filter_map(|l| parse_login(l)),
+            );
+        }
         s.servers.push((e.path.clone(), ok, unit));
     }
     if manifest.is_none() {
@@ -196,6 +282,16 @@ pub fn run(args: StatusArgs, process: &crate::system::process::Process) -> u8 {
             "duo": {"ok": s.duo.is_some(), "error": s.duo_error.as_ref().map(|e| &e.0), "clock_skew_secs": s.skew},
             "problems": s.problems,
             "notes": s.notes,
+            "logins": {
+                "total": s.logins.len(),
+                "cr_text": s.logins.iter().filter(|l| l.asked == "CR_TEXT").count(),
+                "password_field": s.logins.iter().filter(|l| l.asked == "password field").count(),
+                "crv1": s.logins.iter().filter(|l| l.asked == "CRV1").count(),
+                "clients_without_crtext": without_crtext(&s.logins)
+                    .iter()
+                    .map(|(c, u)| json!({"client": c, "users": u}))
+                    .collect::<Vec<_>>(),
+            },
         });
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         return code;
@@ -232,6 +328,16 @@ pub fn run(args: StatusArgs, process: &crate::system::process::Process) -> u8 {
             }
         );
     }
+    if !s.logins.is_empty() {
+        println!("{:<10} {}", "logins", logins_summary(&s.logins));
+        for (client, users) in without_crtext(&s.logins) {
+            println!(
+                "{:<10} client {client} cannot be asked for the factor (no crtext in IV_SSO): {}",
+                "",
+                users_shown(&users)
+            );
+        }
+    }
     for n in &s.notes {
         println!("note: {n}");
     }
@@ -247,4 +353,72 @@ pub fn run(args: StatusArgs, process: &crate::system::process::Process) -> u8 {
         }
     );
     code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn login_lines_from_the_journal() {
+        let l = parse_login(
+            "PLUGIN duo-openvpn: allowed: Success. Logging you in...; user \"alice\" from \
+             192.0.2.7, factor push via CR_TEXT; 3.1 s; factor asked via CR_TEXT; client \
+             OpenVPN_GUI_11, sso openurl,webauth,crtext",
+        )
+        .unwrap();
+        assert_eq!(
+            l,
+            LoginLine {
+                user: "alice".into(),
+                asked: "CR_TEXT".into(),
+                client: "OpenVPN_GUI_11".into(),
+                crtext: true,
+            }
+        );
+        let l = parse_login(
+            "duo-openvpn: denied: Duo push denied; user \"bob \\\"b\\\"; x\" from unknown \
+             address, factor auto; 0.4 s; factor asked via password field; client unknown, sso none",
+        )
+        .unwrap();
+        assert_eq!((l.user.as_str(), l.crtext), ("bob \"b\"; x", false));
+        assert_eq!(l.asked, "password field");
+        // Lines of other kinds, and older lines without the part.
+        for other in [
+            "PLUGIN duo-openvpn: duo-openvpn-plugin 0.1.0 ready in 2.6.14: Duo host x",
+            "PLUGIN duo-openvpn: allowed: x; user \"a\" from 1.2.3.4, factor push; 1.0 s",
+            "MULTI: Learn: 10.8.0.2 -> alice/127.0.0.1:1194",
+        ] {
+            assert_eq!(parse_login(other), None, "{other}");
+        }
+        let all = [
+            ("alice", "CR_TEXT", "OpenVPN_GUI_11", true),
+            ("bob", "password field", "unknown", false),
+            ("carol", "password field", "unknown", false),
+            ("bob", "password field", "unknown", false),
+            ("dave", "CRV1", "tunnelblick", false),
+        ]
+        .map(|(u, a, c, t)| LoginLine {
+            user: u.into(),
+            asked: a.into(),
+            client: c.into(),
+            crtext: t,
+        });
+        assert_eq!(
+            logins_summary(&all),
+            "5 in the journal: 1 via CR_TEXT, 3 via the password field, 1 via CRV1 (verified push)"
+        );
+        assert_eq!(
+            without_crtext(&all),
+            vec![
+                ("unknown".into(), vec!["bob".into(), "carol".into()]),
+                ("tunnelblick".into(), vec!["dave".into()]),
+            ]
+        );
+        let many: Vec<String> = (1..=7).map(|i| format!("u{i}")).collect();
+        assert_eq!(
+            users_shown(&many),
+            "\"u1\", \"u2\", \"u3\", \"u4\", \"u5\" and 2 more"
+        );
+    }
 }

@@ -92,7 +92,7 @@ pub async fn run(
         answer.deny(&verdict.reason)
     };
     let mut line = log_line(&verdict.line, &who, elapsed);
-    line.push_str(&client_part(&job.env));
+    line.push_str(&client_part(&job));
     let mut level = verdict.level;
     if let Err(e) = written {
         line.push_str(&format!(
@@ -179,24 +179,39 @@ async fn login(
     }
 }
 
-/// `; client OpenVPN_GUI_11, sso openurl,webauth,crtext` when the client said what it is
-/// (which logins could be asked, for `status`); nothing otherwise.
-fn client_part(env: &VerifyEnv) -> String {
+/// How the factor reached the plugin, for the log line and `status`.
+pub fn asked(job: &Job) -> &'static str {
+    match &job.env.password {
+        Var::Present(p) if verified::is_answer(p.as_bytes()) => "CRV1",
+        _ if job.prompted => "CR_TEXT",
+        _ => "password field",
+    }
+}
+
+/// `; factor asked via CR_TEXT; client OpenVPN_GUI_11, sso openurl,webauth,crtext`: how the
+/// factor came and what the client said it is (`unknown`, `none` when it did not), so that
+/// `status` can tell which logins used CR_TEXT and which clients cannot be asked.
+fn client_part(job: &Job) -> String {
+    let env = &job.env;
     let show = |v: &Var| match v {
+        // Only what fits on the line and cannot be mistaken for its separators.
         Var::Present(b) if !b.is_empty() => {
             let s = String::from_utf8_lossy(b);
-            Some(s.chars().take(64).collect::<String>())
+            Some(
+                s.chars()
+                    .take(64)
+                    .map(|c| if c == ';' || c.is_control() { ' ' } else { c })
+                    .collect::<String>(),
+            )
         }
         _ => None,
     };
-    match (show(&env.iv_gui_ver), show(&env.iv_sso)) {
-        (None, None) => String::new(),
-        (gui, sso) => format!(
-            "; client {}, sso {}",
-            gui.as_deref().unwrap_or("unknown"),
-            sso.as_deref().unwrap_or("none")
-        ),
-    }
+    format!(
+        "; factor asked via {}; client {}, sso {}",
+        asked(job),
+        show(&env.iv_gui_ver).as_deref().unwrap_or("unknown"),
+        show(&env.iv_sso).as_deref().unwrap_or("none")
+    )
 }
 
 /// `user "alice" from 192.0.2.7, factor push`, from the raw environment (for every outcome);
@@ -481,6 +496,37 @@ mod tests {
             Duration::ZERO,
         );
         assert_eq!(crate::log::sanitize(&line), line);
+    }
+
+    #[test]
+    fn the_line_says_how_the_factor_was_asked_and_who_the_client_is() {
+        let job = |password: &[u8], prompted: bool, gui: Option<&[u8]>, sso: Option<&[u8]>| Job {
+            env: VerifyEnv {
+                password: Var::Present(SecretBytes::copy(password)),
+                iv_gui_ver: gui.map_or(Var::Missing, |g| Var::Present(g.to_vec())),
+                iv_sso: sso.map_or(Var::Missing, |g| Var::Present(g.to_vec())),
+                ..VerifyEnv::default()
+            },
+            received: std::time::Instant::now(),
+            prompted,
+        };
+        assert_eq!(
+            client_part(&job(b"push", false, None, None)),
+            "; factor asked via password field; client unknown, sso none"
+        );
+        assert_eq!(
+            client_part(&job(
+                b"",
+                true,
+                Some(b"OpenVPN_GUI_11"),
+                Some(b"openurl,crtext")
+            )),
+            "; factor asked via CR_TEXT; client OpenVPN_GUI_11, sso openurl,crtext"
+        );
+        assert_eq!(
+            client_part(&job(b"CRV1::abc::", false, Some(b"a;b\nc"), None)),
+            "; factor asked via CRV1; client a b c, sso none"
+        );
     }
 
     #[test]
