@@ -746,3 +746,50 @@ fn both_products_found_the_first_screen_chooses() {
     enter_until(&mut h, Step::Server);
     assert!(h.model.preview.is_some());
 }
+
+#[test]
+fn an_installers_template_is_named_ticked_and_told_of_on_the_done_screen() {
+    let mut h = Harness::new();
+    // Nyr's openvpn-install keeps the template every new profile is made from here.
+    put(
+        &h.host.path("/etc/openvpn/server/client-common.txt"),
+        b"client\ndev tun\nproto udp\nremote vpn.example.org 1194\nresolv-retry infinite\nnobind\n",
+        0o644,
+    );
+    h.redetect();
+    h.model.clients = ClientsStep {
+        cursor: 0,
+        selected: h
+            .model
+            .detection
+            .clients
+            .iter()
+            .map(|c| !c.ready && c.foreign.is_none())
+            .collect(),
+    };
+    let i = h
+        .model
+        .detection
+        .clients
+        .iter()
+        .position(|c| c.template.is_some())
+        .expect("the template is detected as a client profile");
+    assert!(h.model.clients.selected[i], "the template is not ticked");
+    enter_until(&mut h, Step::Clients);
+    let s = screen(&h, 100, 30);
+    assert!(
+        s.contains("client-common.txt (template of Nyr's openvpn-install)"),
+        "{s}"
+    );
+    enter_until(&mut h, Step::TestPush);
+    h.key(KeyCode::Tab);
+    assert_eq!(h.model.step, Step::Done);
+    let s = screen(&h, 100, 30);
+    assert!(
+        s.contains("Profiles Nyr's openvpn-install makes from now on carry the client lines"),
+        "{s}"
+    );
+    let template =
+        std::fs::read_to_string(h.host.path("/etc/openvpn/server/client-common.txt")).unwrap();
+    assert!(template.contains("auth-user-pass"), "{template}");
+}

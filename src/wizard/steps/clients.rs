@@ -54,7 +54,10 @@ pub fn draw(m: &Model, t: &Theme, f: &mut Frame, area: Rect) {
         .enumerate()
         .map(|(i, c)| {
             let notes = format!(
-                "{}{}",
+                "{}{}{}",
+                c.template
+                    .map(|who| format!(" (template of {who})"))
+                    .unwrap_or_default(),
                 if c.ready { " (ready)" } else { "" },
                 if c.foreign.is_some() {
                     " (another user's folder)"

@@ -53,6 +53,16 @@ pub fn draw(m: &Model, t: &Theme, f: &mut Frame, area: Rect) {
             lines.push(Line::raw(
                 "duo-openvpn uninstall   gives back what was there",
             ));
+            // The installers' templates: users added from now on get the lines too.
+            let notes = m
+                .plan
+                .as_ref()
+                .map(|p| p.template_notes())
+                .unwrap_or_default();
+            if !notes.is_empty() {
+                lines.push(Line::raw(""));
+                lines.extend(notes.into_iter().map(|n| Line::raw(capitalised(&n))));
+            }
         }
         _ => lines.push(Line::raw("Nothing was changed.")),
     }
@@ -65,4 +75,11 @@ pub fn draw(m: &Model, t: &Theme, f: &mut Frame, area: Rect) {
         });
     }
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
 }
