@@ -135,12 +135,18 @@ pub enum OptionRow {
     Autopush,
     /// Access Server: Duo for VPN and web logins, or web only.
     Scope,
+    /// Community: session tokens across renegotiations, or `reneg-sec 0`.
+    SessionTokens,
 }
 
 impl OptionRow {
     pub fn rows(target: Target) -> &'static [OptionRow] {
         match target {
-            Target::Community => &[OptionRow::Failmode, OptionRow::UsernameFrom],
+            Target::Community => &[
+                OptionRow::Failmode,
+                OptionRow::UsernameFrom,
+                OptionRow::SessionTokens,
+            ],
             Target::AccessServer => &[OptionRow::Autopush, OptionRow::Scope, OptionRow::Failmode],
         }
     }

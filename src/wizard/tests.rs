@@ -793,3 +793,39 @@ fn an_installers_template_is_named_ticked_and_told_of_on_the_done_screen() {
         std::fs::read_to_string(h.host.path("/etc/openvpn/server/client-common.txt")).unwrap();
     assert!(template.contains("auth-user-pass"), "{template}");
 }
+
+#[test]
+fn the_options_step_offers_session_tokens_and_the_plan_follows() {
+    let mut h = Harness::new();
+    enter_until(&mut h, Step::Options);
+    h.key(KeyCode::Down);
+    h.key(KeyCode::Down);
+    assert_eq!(h.model.options.row, OptionRow::SessionTokens);
+    h.key(KeyCode::Right);
+    assert_eq!(
+        h.model.session_tokens,
+        Some(crate::setup::plan::SESSION_LIFETIME_SECS)
+    );
+    h.snap("03_options_session_tokens");
+    enter_until(&mut h, Step::Review);
+    let plan = h.model.plan.as_ref().expect("a plan");
+    let server = plan
+        .edits
+        .iter()
+        .find(|e| e.path.ends_with("server.conf"))
+        .expect("the server config is edited");
+    let after = String::from_utf8_lossy(&server.after);
+    assert!(
+        after.contains("auth-gen-token 43200") && !after.contains("reneg-sec 0"),
+        "{after}"
+    );
+    // And back: reneg-sec 0 again.
+    enter_until(&mut h, Step::Review);
+    h.key(KeyCode::Esc);
+    h.key(KeyCode::Esc);
+    h.key(KeyCode::Esc);
+    assert_eq!(h.model.step, Step::Options);
+    h.model.options.row = OptionRow::SessionTokens;
+    h.key(KeyCode::Left);
+    assert_eq!(h.model.session_tokens, None);
+}

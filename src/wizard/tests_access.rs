@@ -345,8 +345,9 @@ fn option_rows_follow_the_target() {
     assert_eq!(OptionRow::Autopush.prev(t), OptionRow::Failmode);
     let c = Target::Community;
     assert_eq!(OptionRow::Failmode.next(c), OptionRow::UsernameFrom);
-    assert_eq!(OptionRow::UsernameFrom.next(c), OptionRow::Failmode);
-    assert_eq!(OptionRow::Failmode.prev(c), OptionRow::UsernameFrom);
+    assert_eq!(OptionRow::UsernameFrom.next(c), OptionRow::SessionTokens);
+    assert_eq!(OptionRow::SessionTokens.next(c), OptionRow::Failmode);
+    assert_eq!(OptionRow::Failmode.prev(c), OptionRow::SessionTokens);
     assert_eq!(CredField::Ikey.prev(), CredField::Host);
     assert_eq!(CredField::Host.next(), CredField::Ikey);
 }

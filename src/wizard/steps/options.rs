@@ -20,6 +20,11 @@ pub fn key(m: &mut Model, k: KeyEvent) -> Vec<Cmd> {
     match k.code {
         KeyCode::Down | KeyCode::Tab => o.row = o.row.next(target),
         KeyCode::Up | KeyCode::BackTab => o.row = o.row.prev(target),
+        KeyCode::Left | KeyCode::Right | KeyCode::Char(' ')
+            if o.row == OptionRow::SessionTokens =>
+        {
+            toggle_session_tokens(m)
+        }
         KeyCode::Left | KeyCode::Right | KeyCode::Char(' ') => toggle(o),
         KeyCode::Enter => {
             let next = m.next_step();
@@ -54,6 +59,23 @@ fn toggle(o: &mut OptionsStep) {
         }
         OptionRow::Autopush => o.autopush ^= true,
         OptionRow::Scope => o.web_only ^= true,
+        OptionRow::SessionTokens => {}
+    }
+}
+
+/// `auth-gen-token … external-auth` needs OpenVPN 2.5; older servers keep `reneg-sec 0`.
+fn toggle_session_tokens(m: &mut Model) {
+    if m.session_tokens.take().is_some() {
+        return;
+    }
+    match &m.detection.openvpn {
+        Some(v) if (v.major, v.minor) < (2, 5) => {
+            m.notice = Some(Notice::Warn(format!(
+                "session tokens need OpenVPN 2.5 or later; this server runs {}: reneg-sec 0 stays",
+                v.version()
+            )))
+        }
+        _ => m.session_tokens = Some(crate::setup::plan::SESSION_LIFETIME_SECS),
     }
 }
 
@@ -116,6 +138,43 @@ fn row(m: &Model, t: &Theme, r: OptionRow) -> [Line<'static>; 2] {
                 t.dim(),
             ),
         ],
+        OptionRow::SessionTokens => {
+            let hours = m.session_tokens.map(|s| s as f64 / 3600.0);
+            let on = match hours {
+                Some(h) => format!("session tokens, {h} h"),
+                None => "session tokens".to_string(),
+            };
+            let recommended = m
+                .detection
+                .openvpn
+                .as_ref()
+                .is_some_and(|v| (v.major, v.minor) >= (2, 6));
+            [
+                radio(
+                    t,
+                    focused,
+                    "Key renewal",
+                    &[
+                        ("off: reneg-sec 0", hours.is_none()),
+                        (on.as_str(), hours.is_some()),
+                    ],
+                ),
+                Line::styled(
+                    match (hours, recommended) {
+                        (None, true) => {
+                            "    keys never renew: one Duo login per connection (2.6: tokens better)"
+                        }
+                        (None, false) => {
+                            "    keys never renew: one Duo login per connection, as Duo's guide has it"
+                        }
+                        (Some(_), _) => {
+                            "    keys renew hourly, each renewal answered by a session token, not Duo"
+                        }
+                    },
+                    t.dim(),
+                ),
+            ]
+        }
         OptionRow::Scope => [
             radio(
                 t,
