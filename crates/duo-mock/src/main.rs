@@ -78,6 +78,14 @@ fn main() -> anyhow::Result<()> {
         (users::LOCKED_OUT, "locked out"),
         (users::NEVER_ANSWERS, "never answers (timeout after 60 s)"),
         (users::NO_DEVICES, "no devices: passcodes only"),
+        (
+            users::VERIFIED_APPROVES,
+            "Verified Duo Push: a code, then approves",
+        ),
+        (
+            users::VERIFIED_DENIES,
+            "Verified Duo Push: a code, then denies",
+        ),
         (users::NON_ASCII, "like alice"),
         (users::WITH_SPACE, "like alice"),
         ("user1..user99999", "like alice (load tests)"),
