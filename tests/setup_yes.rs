@@ -557,3 +557,23 @@ fn verified_push_is_written_and_never_with_autopush() {
     assert!(toml.contains("\nverified_push = true\n"), "{toml}");
     assert!(duo::Config::parse(&toml).unwrap().duo.verified_push);
 }
+
+/// A server hand-window past what duo.toml accepts is kept, and duo.toml gets the largest it
+/// accepts (the plugin then answers within that): the plugin still starts.
+#[test]
+fn a_huge_hand_window_is_kept_and_duo_toml_stays_valid() {
+    let mock = MockDuo::start(MockConfig::default()).unwrap();
+    let s = Sandbox::new();
+    let server = s.path("/etc/openvpn/server/server.conf");
+    let mut conf = std::fs::read_to_string(&server).unwrap();
+    conf.push_str("hand-window 3600\n");
+    common::write(&server, conf.as_bytes(), 0o644);
+    let o = s.run(&strs(&base_args(&s, &mock)));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let after = std::fs::read_to_string(&server).unwrap();
+    assert_eq!(after.matches("hand-window").count(), 1, "{after}");
+    assert!(after.contains("\nhand-window 3600\n"), "{after}");
+    let toml = std::fs::read_to_string(s.path("/etc/duo-openvpn/duo.toml")).unwrap();
+    let c = duo::Config::parse(&toml).unwrap_or_else(|e| panic!("{e}\n{toml}"));
+    assert_eq!(c.duo.hand_window.as_secs(), 900);
+}

@@ -514,7 +514,10 @@ pub fn build(
         .ok()
         .and_then(|d| d.hand_window())
         .unwrap_or(0)
-        .max(duo::config::DEFAULT_HAND_WINDOW_SECS);
+        .clamp(
+            duo::config::DEFAULT_HAND_WINDOW_SECS,
+            *duo::config::HAND_WINDOW_RANGE.end(),
+        );
     settings.hand_window = std::time::Duration::from_secs(hand_window);
     let group = server.group.clone();
     if let Some(ca) = &answers.settings.ca_file {
