@@ -5,7 +5,9 @@
 
 use duo::config::Secret;
 
-use super::{Asked, Credentials, Stop, ask_failmode, confirm, heading, run_effect, select, text};
+use super::{
+    Asked, Credentials, Stop, ask_failmode, ask_test_user, confirm, heading, run_effect, select,
+};
 use crate::cli::{SetupArgs, exit};
 use crate::setup::access::{self, AccessAnswers, AccessDetection};
 use crate::setup::answers::{self, read_skey};
@@ -202,20 +204,11 @@ impl Session<'_> {
         );
         let mut user = self.args.test_user.clone().unwrap_or_default();
         loop {
-            // Everything is in place by now: Esc skips the test rather than stopping setup.
-            user = match text(
-                "Duo user for the test:",
-                &user,
-                Some("Enter alone (or Esc) skips the test"),
-                None,
-            ) {
-                Err(Stop::Quit) => String::new(),
-                answer => answer?,
-            };
-            if user.is_empty() {
+            let Some(u) = ask_test_user("Duo user for the test:", &user)? else {
                 println!("No test.");
                 return Ok(());
-            }
+            };
+            user = u;
             let with_user = AccessAnswers {
                 test_user: Some(user.clone()),
                 test_answer: Secret::new("push"),

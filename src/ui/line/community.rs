@@ -7,8 +7,8 @@ use duo::config::Secret;
 use duo::{DuoSettings, Failmode, UsernameFrom};
 
 use super::{
-    Asked, Credentials, Stop, ask_failmode, confirm, heading, multi_select, run_effect, select,
-    text,
+    Asked, Credentials, Stop, ask_failmode, ask_test_user, confirm, heading, multi_select,
+    run_effect, select,
 };
 use crate::cli::{SetupArgs, UsernameFromArg, exit};
 use crate::setup::answers::{self, read_skey};
@@ -573,20 +573,11 @@ impl<'a> Session<'a> {
         println!("A live login through the installed configuration.");
         let mut user = self.args.test_user.clone().unwrap_or_default();
         loop {
-            // Everything is in place by now: Esc skips the test rather than stopping setup.
-            user = match text(
-                "Duo user for a test push:",
-                &user,
-                Some("Enter alone (or Esc) skips the test"),
-                None,
-            ) {
-                Err(Stop::Quit) => String::new(),
-                answer => answer?,
-            };
-            if user.is_empty() {
+            let Some(u) = ask_test_user("Duo user for a test push:", &user)? else {
                 println!("No test push.");
                 return Ok(());
-            }
+            };
+            user = u;
             let e = Effect::TestPush { user: user.clone() };
             let mut refused = false;
             let mut code = self.code;

@@ -333,3 +333,18 @@ mod tests {
         assert!(matches!(v("nope"), Ok(Validation::Invalid(_))));
     }
 }
+
+/// The test's user name, `start` pre-filled; `None` when the administrator skips the test
+/// (Enter alone, or Esc: everything is in place by then, so Esc does not stop setup).
+pub fn ask_test_user(label: &str, start: &str) -> Asked<Option<String>> {
+    let user = match text(
+        label,
+        start,
+        Some("Enter alone (or Esc) skips the test"),
+        None,
+    ) {
+        Err(Stop::Quit) => String::new(),
+        answer => answer?,
+    };
+    Ok((!user.is_empty()).then_some(user))
+}

@@ -4,13 +4,12 @@
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
-use ratatui::text::{Line, Span};
+use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::wizard::model::*;
 use crate::wizard::theme::Theme;
 use crate::wizard::update::{Cmd, go};
-use crate::wizard::view::state_mark;
 
 pub fn key(m: &mut Model, k: KeyEvent) -> Vec<Cmd> {
     if k.code == KeyCode::Enter && m.apply.applied {
@@ -37,17 +36,7 @@ pub fn finished(m: &mut Model) -> Vec<Cmd> {
 }
 
 pub fn draw(m: &Model, t: &Theme, f: &mut Frame, area: Rect) {
-    let mut lines: Vec<Line> = m
-        .apply
-        .progress
-        .iter()
-        .map(|l| {
-            Line::from(vec![
-                state_mark(t, l.state, m.spinner),
-                Span::raw(l.label.clone()),
-            ])
-        })
-        .collect();
+    let mut lines = super::apply::progress_lines(m, t);
     lines.push(Line::raw(""));
     if m.apply.applied {
         lines.push(Line::styled(

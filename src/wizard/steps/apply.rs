@@ -63,9 +63,9 @@ pub fn start_next(m: &mut Model) -> Vec<Cmd> {
     }
 }
 
-pub fn draw(m: &Model, t: &Theme, f: &mut Frame, area: Rect) {
-    let mut lines: Vec<Line> = m
-        .apply
+/// One line per effect, marked with where it stands (Community and Access Server alike).
+pub fn progress_lines(m: &Model, t: &Theme) -> Vec<Line<'static>> {
+    m.apply
         .progress
         .iter()
         .map(|l| {
@@ -74,7 +74,11 @@ pub fn draw(m: &Model, t: &Theme, f: &mut Frame, area: Rect) {
                 Span::raw(l.label.clone()),
             ])
         })
-        .collect();
+        .collect()
+}
+
+pub fn draw(m: &Model, t: &Theme, f: &mut Frame, area: Rect) {
+    let mut lines = progress_lines(m, t);
     lines.push(Line::raw(""));
     if m.apply.applied {
         lines.push(Line::styled(
