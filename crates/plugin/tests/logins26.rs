@@ -307,8 +307,8 @@ fn an_expired_session_token_asks_duo_again() {
 
 /// Verified Duo Push with the real 2.6 server and clients answering the CRV1 challenge as
 /// OpenVPN GUI does: the code the stand-in issued is in the challenge the client received;
-/// approved → connected, denied → refused, a forged state id → refused; nothing of the code
-/// or the state id in the plugin's log lines.
+/// approved → connected (also after a CR_TEXT prompt answered with Enter), denied → refused,
+/// a forged state id → refused; nothing of the code or the state id in the plugin's log lines.
 #[test]
 fn verified_push_shows_the_code_as_a_challenge() {
     if !testkit::e2e_enabled() {
@@ -360,6 +360,21 @@ fn verified_push_shows_the_code_as_a_challenge() {
             }
             c.challenges()
         });
+        let via_crtext = s.spawn(|| {
+            let mut c = testkit::Crv1Client::start_crtext(ClientOptions::new(
+                &pki,
+                &server,
+                users::VERIFIED_APPROVES,
+                "",
+            ))
+            .unwrap();
+            let o = c.wait_outcome(wait);
+            assert!(
+                o.is_connected(),
+                "CR_TEXT, Enter, then the challenge: {o:?}"
+            );
+            c.challenges()
+        });
         let forging = s.spawn(|| {
             let mut c = start(users::VERIFIED_APPROVES, Some(forged));
             match c.wait_outcome(wait) {
@@ -371,12 +386,13 @@ fn verified_push_shows_the_code_as_a_challenge() {
             }
             c.challenges()
         });
-        [approved, denied, forging].map(|h| h.join().unwrap())
+        [approved, denied, via_crtext, forging].map(|h| h.join().unwrap())
     });
     let issued = mock.verification_codes();
     for (seen, user) in challenges.iter().zip([
         users::VERIFIED_APPROVES,
         users::VERIFIED_DENIES,
+        users::VERIFIED_APPROVES,
         users::VERIFIED_APPROVES,
     ]) {
         assert_eq!(seen.len(), 1, "{user}: {seen:?}");
@@ -391,18 +407,25 @@ fn verified_push_shows_the_code_as_a_challenge() {
     }
     let lines = server.log_lines("duo-openvpn:");
     let all = lines.join("\n");
+    let challenged = server.log_lines("challenged: Duo Verified Push");
+    assert_eq!(challenged.len(), 4, "{all}");
     assert_eq!(
-        server.log_lines("challenged: Duo Verified Push").len(),
-        3,
-        "{all}"
-    );
-    assert_eq!(
-        server
-            .log_lines("duo-openvpn: allowed")
+        challenged
             .iter()
-            .filter(|l| l.contains("factor verified push, answer via CRV1"))
+            .filter(|l| l.contains("factor auto via CR_TEXT; ")
+                && l.contains("; factor asked via CR_TEXT; client unknown, sso crtext"))
             .count(),
         1,
+        "{all}"
+    );
+    let allowed = server.log_lines("duo-openvpn: allowed");
+    assert_eq!(
+        allowed
+            .iter()
+            .filter(|l| l.contains("factor verified push, answer via CRV1; ")
+                && l.contains("; factor asked via CRV1; "))
+            .count(),
+        2,
         "{all}"
     );
     assert!(

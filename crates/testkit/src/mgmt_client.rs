@@ -94,8 +94,26 @@ impl Crv1Client {
     /// a CRV1 challenge is answered once, with an empty answer and the challenge's state id,
     /// or `forged_id` instead when given; after that it types nothing more.
     pub fn start(options: ClientOptions, forged_id: Option<&str>) -> io::Result<Crv1Client> {
+        Crv1Client::start_as(options, forged_id, false)
+    }
+
+    /// [`Crv1Client::start`] for a client that also announces `crtext`, as OpenVPN GUI does,
+    /// and answers a CR_TEXT prompt by pressing Enter (an empty answer: a push).
+    pub fn start_crtext(options: ClientOptions) -> io::Result<Crv1Client> {
+        Crv1Client::start_as(options, None, true)
+    }
+
+    fn start_as(
+        options: ClientOptions,
+        forged_id: Option<&str>,
+        crtext: bool,
+    ) -> io::Result<Crv1Client> {
         let mut options = options;
         options.extra.push("auth-retry interact".into());
+        if crtext {
+            options.extra.push("setenv IV_SSO crtext".into());
+            options.extra.push("push-peer-info".into());
+        }
         let (user, password) = (options.username.clone(), options.password.clone());
         let forged = forged_id.map(str::to_string);
         let challenges = Arc::new(Mutex::new(Vec::new()));
@@ -106,6 +124,9 @@ impl Crv1Client {
             converse(port, &stop, |line| {
                 if line.starts_with(">HOLD:") {
                     return Some("hold release\n".to_string());
+                }
+                if crtext && line.starts_with(">INFOMSG:CR_TEXT:") {
+                    return Some("cr-response \"\"\n".to_string());
                 }
                 if let Some(rest) = line.strip_prefix(">PASSWORD:Verification Failed: 'Auth' ['") {
                     let challenge = rest.strip_suffix("']").unwrap_or(rest);
