@@ -282,3 +282,16 @@ fn the_live_test_runs_the_loaded_script_and_hands_python_no_secret_in_argv_or_en
         "the web-only script was tried without asking Duo"
     );
 }
+
+#[test]
+fn verified_push_is_refused_on_access_server_rather_than_ignored() {
+    let mock = MockDuo::start(MockConfig::default()).unwrap();
+    let s = AsSandbox::new(&[]);
+    let before = s.db();
+    let mut args = s.setup_args(&mock);
+    args.push("--verified-push".into());
+    let o = s.run(&strs(&args));
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("--verified-push"), "{}", text(&o));
+    assert_eq!(s.db(), before);
+}

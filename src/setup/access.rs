@@ -136,6 +136,14 @@ impl AccessAnswers {
             &mut missing,
             &mut invalid,
         );
+        if args.verified_push {
+            // Refused rather than ignored: the administrator would believe it is on.
+            invalid.push(
+                "--verified-push: Verified Duo Push is built into the Community OpenVPN plugin; \
+                 the Access Server post-auth script does not offer it yet"
+                    .into(),
+            );
+        }
         match settings {
             Some(s) if missing.is_empty() && invalid.is_empty() => Ok(AccessAnswers {
                 autopush: args.autopush,
