@@ -444,9 +444,7 @@ impl Runner {
         match post_auth::try_script(&self.host, &script, user, answer, web, &mut step) {
             Ok(d) => Report::PushDone {
                 allowed: d.succeeded,
-                summary: if d.succeeded {
-                    format!("{user}: {}", d.reason)
-                } else if d.client_reason.is_empty() {
+                summary: if d.succeeded || d.client_reason.is_empty() {
                     format!("{user}: {}", d.reason)
                 } else {
                     format!("{user}: {} (the user sees: {})", d.reason, d.client_reason)

@@ -307,6 +307,21 @@ pub fn run_effect(runner: &mut Runner, e: &Effect, code: u8) -> (bool, u8) {
     (ok, code)
 }
 
+/// The test's user name, `start` pre-filled; `None` when the administrator skips the test
+/// (Enter alone, or Esc: everything is in place by then, so Esc does not stop setup).
+pub fn ask_test_user(label: &str, start: &str) -> Asked<Option<String>> {
+    let user = match text(
+        label,
+        start,
+        Some("Enter alone (or Esc) skips the test"),
+        None,
+    ) {
+        Err(Stop::Quit) => String::new(),
+        answer => answer?,
+    };
+    Ok((!user.is_empty()).then_some(user))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -332,19 +347,4 @@ mod tests {
         assert!(matches!(v(" DIMOCK0000000000000A "), Ok(Validation::Valid)));
         assert!(matches!(v("nope"), Ok(Validation::Invalid(_))));
     }
-}
-
-/// The test's user name, `start` pre-filled; `None` when the administrator skips the test
-/// (Enter alone, or Esc: everything is in place by then, so Esc does not stop setup).
-pub fn ask_test_user(label: &str, start: &str) -> Asked<Option<String>> {
-    let user = match text(
-        label,
-        start,
-        Some("Enter alone (or Esc) skips the test"),
-        None,
-    ) {
-        Err(Stop::Quit) => String::new(),
-        answer => answer?,
-    };
-    Ok((!user.is_empty()).then_some(user))
 }
