@@ -3,12 +3,14 @@
 //! `TestBackend`; effects run on a worker thread that owns the one [`Runner`] and come back as
 //! events.
 
+pub mod cmd;
 pub mod layout;
 pub mod model;
 pub mod steps;
 pub mod theme;
 pub mod update;
 pub mod view;
+pub mod widgets;
 
 use std::collections::VecDeque;
 use std::path::PathBuf;

@@ -2,14 +2,13 @@
 //! a [`Cmd`] for the run loop (effects go to the worker's runner; plans are built by the loop) and
 //! its result returns as an [`Event`].
 
-use duo::DuoSettings;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+pub use super::cmd::{Cmd, effect_label, go};
 use super::model::*;
 use super::steps;
-use crate::setup::access::AccessAnswers;
-use crate::setup::effect::{Effect, Report};
-use crate::setup::plan::{Answers, Plan};
+use crate::setup::effect::Report;
+use crate::setup::plan::Plan;
 
 #[derive(Debug)]
 pub enum Event {
@@ -25,75 +24,9 @@ pub enum Event {
     Tick,
 }
 
-#[derive(Debug, Clone)]
-pub enum Cmd {
-    Run(Effect),
-    /// Build the plan from the current answers (`preview`: with every detected client profile).
-    Plan {
-        preview: bool,
-        answers: Box<Answers>,
-    },
-    Quit,
-}
-
 #[cfg(test)]
 pub fn key(code: KeyCode) -> Event {
     Event::Key(KeyEvent::new(code, KeyModifiers::NONE))
-}
-
-impl Model {
-    pub fn settings(&self) -> DuoSettings {
-        let mut s = DuoSettings::new(
-            self.creds.ikey.value.trim(),
-            duo::config::Secret::new(self.creds.skey.value.trim()),
-            self.creds.host.value.trim(),
-        );
-        s.ca_file = self.creds.ca_file.clone();
-        s.proxy = self.creds.proxy.clone();
-        s.failmode = self.options.failmode;
-        s
-    }
-
-    pub fn answers(&self, preview: bool) -> Answers {
-        let server = self.server();
-        Answers {
-            settings: self.settings(),
-            username_from: self.options.username_from,
-            server_config: server.map(|s| s.path.clone()).unwrap_or_default(),
-            client_configs: if preview {
-                self.detection
-                    .clients
-                    .iter()
-                    .map(|c| c.path.clone())
-                    .collect()
-            } else {
-                self.selected_clients()
-            },
-            restart: self.restart.wanted,
-            test_user: None,
-            plugin_so: self.plugin_so.clone(),
-            session_tokens: self.session_tokens,
-            migrate_upstream: server.is_some_and(|s| s.upstream_duo.is_some()),
-        }
-    }
-
-    /// Access Server's answers; `test_user`: with the live test through the installed script.
-    pub fn access_answers(&self, test_user: Option<String>) -> AccessAnswers {
-        AccessAnswers {
-            autopush: self.options.autopush,
-            web_only: self.options.web_only,
-            replace_foreign: self.access.as_ref().is_some_and(|a| a.replace_foreign),
-            test_user,
-            ..AccessAnswers::new(self.settings())
-        }
-    }
-
-    pub(super) fn plan_cmd(&self, preview: bool) -> Cmd {
-        Cmd::Plan {
-            preview,
-            answers: Box::new(self.answers(preview)),
-        }
-    }
 }
 
 pub fn update(m: &mut Model, event: Event) -> Vec<Cmd> {
@@ -175,14 +108,6 @@ fn on_key(m: &mut Model, k: KeyEvent) -> Vec<Cmd> {
     }
 }
 
-pub(super) fn go(m: &mut Model, step: Step) {
-    m.step = step;
-    m.scroll = 0;
-    if !matches!(m.notice, Some(Notice::Warn(_)) | Some(Notice::Info(_))) || step != Step::Options {
-        m.notice = None;
-    }
-}
-
 /// Esc: one step back, up to the review; from the apply on, what is done is done.
 fn back(m: &mut Model) -> Vec<Cmd> {
     let i = m.index_of(m.step);
@@ -195,24 +120,6 @@ fn back(m: &mut Model) -> Vec<Cmd> {
         return vec![m.plan_cmd(true)];
     }
     vec![]
-}
-
-pub fn effect_label(e: &Effect) -> String {
-    match e {
-        Effect::InstallFile(i) => format!("install {} ({:04o})", i.dest, i.mode),
-        Effect::EditConfigs(v) if v.len() == 1 => format!("edit {}", v[0].path),
-        Effect::EditConfigs(v) => format!("edit {} configs", v.len()),
-        Effect::Restart { unit } => format!("restart {unit}"),
-        Effect::TestPush { user } | Effect::TestPushWith { user, .. } => {
-            format!("test push to {user}")
-        }
-        Effect::InstallAccessServer(_) => "install the Access Server post-auth script".into(),
-        Effect::TestAccessServer { user, .. } => {
-            format!("test login for {user} through the installed script")
-        }
-        Effect::DuoCheck(_) => "check the credentials".into(),
-        Effect::Rollback => "roll back".into(),
-    }
 }
 
 fn on_report(m: &mut Model, r: Report) -> Vec<Cmd> {

@@ -7,7 +7,7 @@ use std::time::Instant;
 use crate::cli::{SetupArgs, Target, exit};
 use crate::setup::answers::{self, AnswerError};
 use crate::setup::demo;
-use crate::setup::effect::{self, Effect, Report, Runner};
+use crate::setup::effect::{self, Effect, Runner};
 use crate::setup::plan;
 use crate::system::detect::{self, Detection};
 use crate::system::host::Host;
@@ -266,14 +266,14 @@ pub(crate) fn apply(host: &Host, settings: &duo::DuoSettings, effects: Vec<Effec
     );
     let ok = runner.run(&Effect::DuoCheck(settings.clone()), &mut |r| {
         spinner.clear();
-        code = print_report(&r, code);
+        code = crate::ui::report::print(&r, code);
     });
     drop(spinner);
     if !ok {
         return code;
     }
     for e in effects {
-        let ok = runner.run(&e, &mut |r| code = print_report(&r, code));
+        let ok = runner.run(&e, &mut |r| code = crate::ui::report::print(&r, code));
         if !ok {
             if code == exit::OK {
                 code = exit::USAGE;
@@ -292,70 +292,6 @@ pub(crate) fn apply(host: &Host, settings: &duo::DuoSettings, effects: Vec<Effec
         effect::manifest_display(host)
     );
     code
-}
-
-/// Print one report line; returns the exit code so far (see `Report::exit_code`).
-pub(crate) fn print_report(r: &Report, code: u8) -> u8 {
-    print_lines(r);
-    r.exit_code(code)
-}
-
-fn print_lines(r: &Report) {
-    match r {
-        Report::Checked { skew } => {
-            println!("Duo accepted the integration key and secret key.");
-            if let Some(s) = skew.filter(|s| s.abs() > 60) {
-                println!(
-                    "warning: this machine's clock is {s:+} s off Duo's; Duo refuses requests dated more than a few minutes off: fix the time (NTP)."
-                );
-            }
-        }
-        Report::CheckFailed { message, skew, .. } => {
-            eprintln!("error: {message}");
-            if let Some(s) = skew.filter(|s| s.abs() > 60) {
-                eprintln!(
-                    "  This machine's clock is {s:+} s off Duo's: correct the time (NTP) and try again."
-                );
-            }
-            eprintln!("Nothing was changed.");
-        }
-        Report::Wrote { path, changed } => {
-            println!("{} {path}", if *changed { "wrote" } else { "unchanged" });
-        }
-        Report::Restarted { unit, state } => {
-            println!("restarted {unit}: {state}");
-        }
-        Report::RestartFailed { unit, message, log } => {
-            eprintln!("error: restarting {unit} failed: {message}");
-            for l in log {
-                eprintln!("  | {l}");
-            }
-            eprintln!("  `duo-openvpn uninstall --yes` rolls everything back.");
-        }
-        Report::Push(s) => {
-            println!("test push: {s}");
-        }
-        Report::PushDone {
-            allowed,
-            summary,
-            secs,
-        } => {
-            if *allowed {
-                println!("test push: ALLOWED: {summary} ({secs:.1}s)");
-            } else {
-                eprintln!("test push: REFUSED: {summary} ({secs:.1}s)");
-                eprintln!("The changes are in place; the test login was refused.");
-            }
-        }
-        Report::RolledBack(lines) => {
-            for l in lines {
-                println!("{l}");
-            }
-        }
-        Report::Failed(e) => {
-            eprintln!("error: {e}");
-        }
-    }
 }
 
 /// Answers that are missing or invalid, each named; setup goes no further.

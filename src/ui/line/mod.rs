@@ -295,10 +295,8 @@ pub fn heading(title: &str) {
     println!("\n== {title} ==");
 }
 
-/// What a report says, as the lines setup prints (`--yes` prints the same).
-pub fn print_report(r: &Report, code: u8) -> u8 {
-    crate::commands::setup::print_report(r, code)
-}
+/// What a report says, as the lines `--yes` prints.
+pub use crate::ui::report::print as print_report;
 
 /// Run one effect through the runner, printing its reports; `(ok, exit code so far)`.
 pub fn run_effect(runner: &mut Runner, e: &Effect, code: u8) -> (bool, u8) {

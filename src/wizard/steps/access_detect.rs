@@ -8,10 +8,10 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
+use crate::wizard::cmd::{Cmd, go};
 use crate::wizard::layout::{KEY_WIDTH, hanging, kv, shorten_middle};
 use crate::wizard::model::*;
 use crate::wizard::theme::Theme;
-use crate::wizard::update::{Cmd, go};
 
 pub fn key(m: &mut Model, k: KeyEvent) -> Vec<Cmd> {
     match k.code {

@@ -11,10 +11,10 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::setup::access;
 use crate::setup::effect::Effect;
+use crate::wizard::cmd::{Cmd, effect_label, go};
 use crate::wizard::layout::hanging;
 use crate::wizard::model::*;
 use crate::wizard::theme::Theme;
-use crate::wizard::update::{Cmd, effect_label, go};
 
 /// The plan for the current answers, into the model (or its error).
 pub fn replan(m: &mut Model) {

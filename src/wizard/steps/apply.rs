@@ -7,10 +7,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::setup::effect::{Effect, effects};
+use crate::wizard::cmd::{Cmd, effect_label};
 use crate::wizard::model::*;
 use crate::wizard::theme::Theme;
-use crate::wizard::update::{Cmd, effect_label};
-use crate::wizard::view::state_mark;
+use crate::wizard::widgets::state_mark;
 
 pub fn key(m: &mut Model, k: KeyEvent) -> Vec<Cmd> {
     if k.code == KeyCode::Enter && m.apply.applied {

@@ -10,10 +10,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::setup::effect::Effect;
+use crate::wizard::cmd::Cmd;
 use crate::wizard::layout::{KEY_WIDTH, kv, shorten_middle};
 use crate::wizard::model::*;
 use crate::wizard::theme::Theme;
-use crate::wizard::update::Cmd;
 
 pub fn key(m: &mut Model, k: KeyEvent) -> Vec<Cmd> {
     let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);

@@ -7,10 +7,10 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 
+use crate::wizard::cmd::{Cmd, go};
 use crate::wizard::layout::{join_fit, kv, shorten_middle};
 use crate::wizard::model::*;
 use crate::wizard::theme::Theme;
-use crate::wizard::update::{Cmd, go};
 
 pub fn key(m: &mut Model, k: KeyEvent) -> Vec<Cmd> {
     if k.code == KeyCode::Enter {

@@ -6,9 +6,9 @@ use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 
+use crate::wizard::cmd::Cmd;
 use crate::wizard::model::*;
 use crate::wizard::theme::Theme;
-use crate::wizard::update::Cmd;
 
 pub fn key(m: &mut Model, k: KeyEvent) -> Vec<Cmd> {
     if k.code == KeyCode::Enter {

@@ -8,11 +8,11 @@ use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 
+use crate::wizard::cmd::{Cmd, go};
 use crate::wizard::layout::shorten_middle;
 use crate::wizard::model::*;
 use crate::wizard::theme::Theme;
-use crate::wizard::update::{Cmd, go};
-use crate::wizard::view::radio;
+use crate::wizard::widgets::radio;
 
 pub fn key(m: &mut Model, k: KeyEvent) -> Vec<Cmd> {
     let target = m.target;

@@ -6,11 +6,11 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
+use crate::wizard::cmd::{Cmd, go};
 use crate::wizard::layout::{shorten_middle, wrapped_lines};
 use crate::wizard::model::*;
 use crate::wizard::theme::Theme;
-use crate::wizard::update::{Cmd, go};
-use crate::wizard::view::diff_rows;
+use crate::wizard::widgets::diff_rows;
 
 pub fn key(m: &mut Model, k: KeyEvent) -> Vec<Cmd> {
     let n = m.detection.servers.len();
