@@ -129,7 +129,8 @@ pub struct SetupArgs {
     /// Access Server: replace another post-auth script (uninstall puts it back).
     #[arg(long)]
     pub replace_post_auth_script: bool,
-    /// Access Server: push to the user's default device without asking for a factor.
+    /// Push to the user's default device without asking for a factor (Community: `autopush` in
+    /// duo.toml, instead of a CR_TEXT prompt; Access Server: AUTOPUSH).
     #[arg(long)]
     pub autopush: bool,
     /// Verified Duo Push: the user types a code shown by the VPN client into Duo Mobile (the

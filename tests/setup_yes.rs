@@ -556,6 +556,15 @@ fn verified_push_is_written_and_never_with_autopush() {
     let toml = std::fs::read_to_string(s.path("/etc/duo-openvpn/duo.toml")).unwrap();
     assert!(toml.contains("\nverified_push = true\n"), "{toml}");
     assert!(duo::Config::parse(&toml).unwrap().duo.verified_push);
+    assert!(!toml.contains("autopush"), "{toml}");
+    // --autopush alone: the plugin pushes without a CR_TEXT prompt.
+    args.pop();
+    args.push("--autopush".into());
+    let o = s.run(&strs(&args));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let toml = std::fs::read_to_string(s.path("/etc/duo-openvpn/duo.toml")).unwrap();
+    let c = duo::Config::parse(&toml).unwrap();
+    assert!(c.duo.autopush && !c.duo.verified_push, "{toml}");
 }
 
 /// A server hand-window past what duo.toml accepts is kept, and duo.toml gets the largest it

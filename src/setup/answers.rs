@@ -288,6 +288,7 @@ pub fn from_flags(
         }
     };
     let mut settings = settings.expect("checked above");
+    settings.autopush = args.autopush;
     settings.verified_push = args.verified_push;
     Ok((
         Answers {

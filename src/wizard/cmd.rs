@@ -57,6 +57,8 @@ impl Model {
         s.ca_file = self.creds.ca_file.clone();
         s.proxy = self.creds.proxy.clone();
         s.failmode = self.options.failmode;
+        s.autopush = self.options.autopush;
+        s.verified_push = self.options.verified_push;
         s
     }
 

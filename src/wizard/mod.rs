@@ -68,6 +68,8 @@ pub fn initial_model(
     m.creds.ca_file = args.ca_file.clone();
     m.creds.proxy = args.proxy.clone();
     m.options.failmode = crate::setup::answers::failmode(args.failmode);
+    m.options.autopush = args.autopush;
+    m.options.verified_push = args.verified_push;
     m.session_tokens = args.session_tokens.then(|| {
         args.session_lifetime
             .unwrap_or(crate::setup::plan::SESSION_LIFETIME_SECS)

@@ -275,7 +275,10 @@ impl CredentialsStep {
 pub struct OptionsStep {
     pub failmode: Failmode,
     pub username_from: UsernameFrom,
+    /// Push without asking (Access Server's AUTOPUSH; on Community, `autopush` in duo.toml).
     pub autopush: bool,
+    /// Community: Verified Duo Push (`--verified-push`; never with `autopush`).
+    pub verified_push: bool,
     pub web_only: bool,
     pub row: OptionRow,
 }
@@ -386,7 +389,8 @@ impl Model {
             options: OptionsStep {
                 failmode: Failmode::Secure,
                 username_from: identity.map(|i| i.0).unwrap_or_default(),
-                autopush: true,
+                autopush: false,
+                verified_push: false,
                 web_only: false,
                 row: OptionRow::Failmode,
             },

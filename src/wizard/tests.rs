@@ -829,3 +829,20 @@ fn the_options_step_offers_session_tokens_and_the_plan_follows() {
     h.key(KeyCode::Left);
     assert_eq!(h.model.session_tokens, None);
 }
+
+#[test]
+fn verified_push_in_the_model_reaches_duo_toml() {
+    let mut h = Harness::new();
+    h.model.options.verified_push = true;
+    let s = h.model.settings();
+    assert!(s.verified_push && !s.autopush);
+    enter_until(&mut h, Step::Review);
+    let toml = h
+        .model
+        .plan
+        .as_ref()
+        .and_then(|p| p.installs.iter().find(|i| i.dest.ends_with("duo.toml")))
+        .map(|i| String::from_utf8_lossy(&i.content).into_owned())
+        .expect("duo.toml is installed");
+    assert!(toml.contains("verified_push = true"), "{toml}");
+}

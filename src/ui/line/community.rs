@@ -387,6 +387,8 @@ impl<'a> Session<'a> {
         let server = self.detection.servers.get(self.server_index);
         let mut settings = settings.clone();
         settings.failmode = self.failmode;
+        settings.autopush = self.args.autopush;
+        settings.verified_push = self.args.verified_push;
         Answers {
             settings,
             username_from: self.username_from,
