@@ -30,29 +30,8 @@ pub enum Step {
 }
 
 impl Step {
-    pub const COMMUNITY: [Step; 10] = [
-        Step::Detect,
-        Step::Credentials,
-        Step::Options,
-        Step::Server,
-        Step::Clients,
-        Step::Review,
-        Step::Apply,
-        Step::Restart,
-        Step::TestPush,
-        Step::Done,
-    ];
-    /// Access Server has no config files to pick and no service to restart: `sacli` does both.
-    pub const ACCESS_SERVER: [Step; 7] = [
-        Step::Detect,
-        Step::Credentials,
-        Step::Options,
-        Step::Review,
-        Step::Apply,
-        Step::TestPush,
-        Step::Done,
-    ];
-
+    /// Both products installed: the first step chooses. Without it, the same lists from their
+    /// second entry on ([`Step::community`], [`Step::access_server`]).
     pub const CHOOSE_COMMUNITY: [Step; 11] = [
         Step::Choose,
         Step::Detect,
@@ -66,6 +45,7 @@ impl Step {
         Step::TestPush,
         Step::Done,
     ];
+    /// Access Server has no config files to pick and no service to restart: `sacli` does both.
     pub const CHOOSE_ACCESS_SERVER: [Step; 8] = [
         Step::Choose,
         Step::Detect,
@@ -76,6 +56,14 @@ impl Step {
         Step::TestPush,
         Step::Done,
     ];
+
+    pub fn community() -> &'static [Step] {
+        &Step::CHOOSE_COMMUNITY[1..]
+    }
+
+    pub fn access_server() -> &'static [Step] {
+        &Step::CHOOSE_ACCESS_SERVER[1..]
+    }
 
     pub fn title(self) -> &'static str {
         match self {
@@ -433,8 +421,8 @@ impl Model {
     /// The steps of this target, in order: navigation and the step list follow it.
     pub fn steps(&self) -> &'static [Step] {
         match (self.choose, self.target) {
-            (false, Target::Community) => &Step::COMMUNITY,
-            (false, Target::AccessServer) => &Step::ACCESS_SERVER,
+            (false, Target::Community) => Step::community(),
+            (false, Target::AccessServer) => Step::access_server(),
             (true, Target::Community) => &Step::CHOOSE_COMMUNITY,
             (true, Target::AccessServer) => &Step::CHOOSE_ACCESS_SERVER,
         }
