@@ -6,8 +6,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use common::text;
@@ -45,14 +43,7 @@ fn duos_own_script_is_described_and_its_secret_never_printed() {
     let mock = MockDuo::start(MockConfig::default()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let inputs = tempfile::tempdir().unwrap();
-    let sacli = dir.path().join("usr/local/openvpn_as/scripts/sacli");
-    std::fs::create_dir_all(sacli.parent().unwrap()).unwrap();
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/access-server/tests/fake_sacli.py"),
-        &sacli,
-    )
-    .unwrap();
-    std::fs::set_permissions(&sacli, std::fs::Permissions::from_mode(0o755)).unwrap();
+    common::install_sacli(dir.path());
     let db_path = dir.path().join("usr/local/openvpn_as/etc/fake-config.json");
     std::fs::create_dir_all(db_path.parent().unwrap()).unwrap();
     let theirs = duos_script();

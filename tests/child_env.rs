@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -102,14 +101,7 @@ fn access_server_setup_status_and_uninstall_pass_no_secret_to_sacli() {
     let mock = MockDuo::start(MockConfig::default()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let inputs = tempfile::tempdir().unwrap();
-    let sacli = dir.path().join("usr/local/openvpn_as/scripts/sacli");
-    std::fs::create_dir_all(sacli.parent().unwrap()).unwrap();
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/access-server/tests/fake_sacli.py"),
-        &sacli,
-    )
-    .unwrap();
-    std::fs::set_permissions(&sacli, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let sacli = common::install_sacli(dir.path());
     std::fs::create_dir_all(dir.path().join("usr/local/openvpn_as/etc")).unwrap();
     let log: PathBuf = inputs.path().join("child-env.log");
     record_env(&sacli, &log);

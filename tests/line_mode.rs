@@ -357,7 +357,6 @@ fn uninstall_asks_and_only_yes_undoes() {
 /// it is without quoting it and asks before replacing it; no leaves it, yes replaces it.
 #[test]
 fn access_server_asks_before_replacing_another_post_auth_script() {
-    use std::os::unix::fs::PermissionsExt;
     const KEY: &str = "auth.module.post_auth_script";
     const SECRET: &str = "their-secret-key";
     let theirs = format!(
@@ -368,14 +367,7 @@ fn access_server_asks_before_replacing_another_post_auth_script() {
     let mock = MockDuo::start(MockConfig::default()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let inputs = tempfile::tempdir().unwrap();
-    let sacli = dir.path().join("usr/local/openvpn_as/scripts/sacli");
-    std::fs::create_dir_all(sacli.parent().unwrap()).unwrap();
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/access-server/tests/fake_sacli.py"),
-        &sacli,
-    )
-    .unwrap();
-    std::fs::set_permissions(&sacli, std::fs::Permissions::from_mode(0o755)).unwrap();
+    common::install_sacli(dir.path());
     let db_path = dir.path().join("usr/local/openvpn_as/etc/fake-config.json");
     std::fs::create_dir_all(db_path.parent().unwrap()).unwrap();
     std::fs::write(&db_path, serde_json::json!({ KEY: theirs }).to_string()).unwrap();
@@ -588,11 +580,7 @@ fn a_failed_restart_offers_the_rollback_and_yes_restores_every_file() {
 #[test]
 fn both_products_installed_asks_which_one_first() {
     let s = common::Sandbox::new();
-    let sacli = s.path("/usr/local/openvpn_as/scripts/sacli");
-    std::fs::create_dir_all(sacli.parent().unwrap()).unwrap();
-    std::fs::copy(Path::new(common::ASSETS).join("sacli"), &sacli).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&sacli, std::fs::Permissions::from_mode(0o755)).unwrap();
+    common::install_sacli(s.root());
     let before = s.tree();
     let path = format!(
         "{}:{}",

@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use common::text;
@@ -24,14 +24,7 @@ impl AsSandbox {
             dir: tempfile::tempdir().unwrap(),
             inputs: tempfile::tempdir().unwrap(),
         };
-        let sacli = s.dir.path().join("usr/local/openvpn_as/scripts/sacli");
-        std::fs::create_dir_all(sacli.parent().unwrap()).unwrap();
-        std::fs::copy(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/access-server/tests/fake_sacli.py"),
-            &sacli,
-        )
-        .unwrap();
-        std::fs::set_permissions(&sacli, std::fs::Permissions::from_mode(0o755)).unwrap();
+        common::install_sacli(s.dir.path());
         std::fs::create_dir_all(s.dir.path().join("usr/local/openvpn_as/etc")).unwrap();
         let db: BTreeMap<&str, &str> = config.iter().copied().collect();
         std::fs::write(s.db_path(), serde_json::to_string_pretty(&db).unwrap()).unwrap();

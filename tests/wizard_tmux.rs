@@ -247,7 +247,6 @@ fn the_access_server_demo_wizard_keystroke_by_keystroke() {
 /// exactly the sacli calls `setup --yes` makes for the same answers.
 #[test]
 fn the_access_server_wizard_makes_the_calls_setup_yes_makes() {
-    use std::os::unix::fs::PermissionsExt;
     let mock = duo_mock::MockDuo::start(duo_mock::MockConfig::default()).unwrap();
     mock.set_push_delay(Duration::from_millis(50));
     let inputs = tempfile::tempdir().unwrap();
@@ -257,10 +256,7 @@ fn the_access_server_wizard_makes_the_calls_setup_yes_makes() {
     std::fs::write(&skey, duo_mock::MOCK_SKEY).unwrap();
     let sandbox = || {
         let d = tempfile::tempdir().unwrap();
-        let sacli = d.path().join("usr/local/openvpn_as/scripts/sacli");
-        std::fs::create_dir_all(sacli.parent().unwrap()).unwrap();
-        std::fs::copy(format!("{}/sacli", common::ASSETS), &sacli).unwrap();
-        std::fs::set_permissions(&sacli, std::fs::Permissions::from_mode(0o755)).unwrap();
+        common::install_sacli(d.path());
         d
     };
     let args = |root: &std::path::Path| -> Vec<String> {

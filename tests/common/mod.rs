@@ -207,3 +207,13 @@ pub fn openvpn_available() -> bool {
         .status()
         .is_ok()
 }
+
+/// Access Server's `sacli` under `root`: the stand-in the demo uses (`assets/demo/sacli`), which
+/// keeps its configuration database and a log of its calls beside it. Its path is returned.
+pub fn install_sacli(root: &Path) -> PathBuf {
+    let sacli = root.join("usr/local/openvpn_as/scripts/sacli");
+    std::fs::create_dir_all(sacli.parent().unwrap()).unwrap();
+    std::fs::copy(Path::new(ASSETS).join("sacli"), &sacli).unwrap();
+    std::fs::set_permissions(&sacli, std::fs::Permissions::from_mode(0o755)).unwrap();
+    sacli
+}
